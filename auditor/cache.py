@@ -1,0 +1,46 @@
+"""A best-effort on-disk cache: a read-only or full disk never fails a scan."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def cache_root() -> Path:
+    if os.environ.get("MESH_AUDIT_CACHE"):
+        return Path(os.environ["MESH_AUDIT_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "mesh-audit"
+
+
+def slot(*parts: str) -> Path:
+    """A cache folder for one repo (or URL), named by a hash of its identity."""
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    return cache_root() / digest
+
+
+def load(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def save(path: Path, data: Any) -> None:
+    """Write atomically (temp file + rename) so a killed run leaves no half file."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, separators=(",", ":"))
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)

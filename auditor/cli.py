@@ -1,0 +1,403 @@
+"""The `mesh-audit` command line: thin commands over scan, store and reports."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from auditor import __version__, store
+from auditor.errors import AuditError, ExitCode, SourceError
+from auditor.model import Severity
+from auditor.progress import counter
+from auditor.scan import ScanRequest, read_live, run_scan
+from reports import json_report, table
+from rules import CATALOG
+
+FORMATS = ("table", "json")
+_INTERRUPTED = 130
+_INTERNAL = 4
+
+
+def _stderr() -> Console:
+    return Console(stderr=True)
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().meta.get("debug") or os.environ.get("MESH_AUDIT_DEBUG"))
+
+
+class AuditGroup(click.Group):
+    """Turns expected failures into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AuditError as exc:
+            self._fail(ctx, str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            self._fail(ctx, "interrupted; the database was left as it was", _INTERRUPTED)
+        except (
+            click.exceptions.Exit,
+            click.ClickException,
+            click.exceptions.Abort,
+            BrokenPipeError,
+        ):
+            raise
+        except Exception as exc:
+            if _debug(ctx):
+                raise
+            self._fail(
+                ctx,
+                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+                _INTERNAL,
+            )
+
+    @staticmethod
+    def _fail(ctx: click.Context, message: str, code: int) -> None:
+        if _debug(ctx):
+            traceback.print_exc()
+        click.echo(f"mesh-audit: error: {message}", err=True)
+        ctx.exit(code)
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().meta["debug"] = True
+
+
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    help="Show tracebacks on errors.",
+)
+
+
+def _compose(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def apply(fn: Any) -> Any:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+
+    return apply
+
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MESH_AUDIT_DB",
+    default="mesh-audit.db",
+    show_default=True,
+    help="SQLite database (env MESH_AUDIT_DB).",
+)
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Output format [default: table on a terminal, json when piped].",
+)
+cluster_options = _compose(
+    click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file."),
+    click.option("--context", help="Kubeconfig context [default: current context]."),
+    click.option(
+        "-n",
+        "--namespace",
+        "namespaces",
+        multiple=True,
+        help="Only this namespace (repeatable) [default: all namespaces].",
+    ),
+    click.option("-A", "--all-namespaces", is_flag=True, help="All namespaces (the default)."),
+)
+
+
+def _namespaces(namespaces: tuple[str, ...], all_namespaces: bool) -> tuple[str, ...]:
+    if namespaces and all_namespaces:
+        raise click.UsageError("-n/--namespace and -A/--all-namespaces cannot be combined")
+    return tuple(dict.fromkeys(namespaces))
+
+
+def _format(fmt: str | None) -> str:
+    return fmt or ("table" if sys.stdout.isatty() else "json")
+
+
+@click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mesh-audit")
+@debug_option
+def cli() -> None:
+    """Audit Istio routing config: the live cluster against its GitOps repo.
+
+    Finds stale, ownerless, drifted and risky VirtualServices, DestinationRules,
+    ServiceEntries and Gateways, and keeps every finding with its history in SQLite.
+
+    Example: mesh-audit scan --repo ~/src/gitops --context prod
+    """
+
+
+def _exit_code(scan: dict[str, Any], rows: list[dict[str, Any]], fail_on: str) -> int:
+    if not scan["complete"]:
+        return ExitCode.SOURCE
+    if fail_on != "none":
+        threshold = Severity(fail_on).rank
+        if any(Severity(r["severity"]).rank >= threshold for r in rows if r["status"] == "open"):
+            return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
+    scan_doc = json_report.scan(scan)
+    if fmt == "json":
+        json_report.write(
+            {"scan": scan_doc, "findings": [json_report.finding(r) for r in table.sort_rows(rows)]},
+            sys.stdout,
+        )
+    else:
+        console = Console()
+        table.findings(console, rows)
+        table.scan_summary(console, scan_doc)
+    if fmt == "json" and not scan_doc["complete"]:
+        for reason in scan_doc["partial_reasons"]:
+            click.echo(f"mesh-audit: warning: not read: {reason}", err=True)
+
+
+def _scan(req: ScanRequest, fmt: str | None, fail_on: str) -> int:
+    with counter(_stderr()) as advance:
+        outcome = run_scan(req, CATALOG, advance)
+    _render_scan(outcome.scan, outcome.findings, _format(fmt))
+    return _exit_code(outcome.scan, outcome.findings, fail_on)
+
+
+@cli.command()
+@click.option(
+    "--repo",
+    default=".",
+    show_default=True,
+    envvar="MESH_AUDIT_REPO",
+    help="GitOps repo: a local checkout or a clone URL (cloned into the cache).",
+)
+@click.option("--ref", help="Commit, branch or tag to read [default: HEAD].")
+@click.option(
+    "--path", "paths", multiple=True, help="Only manifests under this folder (repeatable)."
+)
+@click.option(
+    "--cluster-dump",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the cluster from `kubectl get ... -A -o yaml|json` output instead of the API.",
+)
+@cluster_options
+@click.option(
+    "--cluster-name", help="Name the cluster in the store [default: context or dump name]."
+)
+@db_option
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file [default: .mesh-audit.yaml at the repo root, if any].",
+)
+@format_option
+@click.option(
+    "--fail-on",
+    type=click.Choice(["none", *(s.value for s in Severity)]),
+    default="none",
+    show_default=True,
+    help="Exit 1 when an open finding has at least this severity.",
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for another run holding the database.",
+)
+@debug_option
+@click.pass_context
+def scan(
+    ctx: click.Context,
+    repo: str,
+    ref: str | None,
+    paths: tuple[str, ...],
+    cluster_dump: Path | None,
+    kubeconfig: str | None,
+    context: str | None,
+    namespaces: tuple[str, ...],
+    all_namespaces: bool,
+    cluster_name: str | None,
+    db: Path,
+    config: Path | None,
+    fmt: str | None,
+    fail_on: str,
+    lock_timeout: float,
+) -> None:
+    """Compare the live mesh with the GitOps repo and store the findings.
+
+    Exit codes: 0 done; 1 findings at or above --fail-on; 2 bad usage, config or
+    input; 3 a source could not be read (the scan is partial or did not run).
+
+    Example: mesh-audit scan --repo . --context prod -n payments --fail-on high
+    """
+    if cluster_dump and (context or kubeconfig):
+        raise click.UsageError("--cluster-dump cannot be combined with --context/--kubeconfig")
+    req = ScanRequest(
+        repo=repo,
+        db=db,
+        ref=ref,
+        paths=paths,
+        dump=cluster_dump,
+        kubeconfig=kubeconfig,
+        context=context,
+        namespaces=_namespaces(namespaces, all_namespaces),
+        cluster_name=cluster_name,
+        config=config,
+        lock_timeout=lock_timeout,
+    )
+    ctx.exit(_scan(req, fmt, fail_on))
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--status",
+    type=click.Choice(["open", "resolved", "all"]),
+    default="open",
+    show_default=True,
+)
+@click.option("--owner", help="Only findings of this owner.")
+@click.option("--rule", help="Only this rule (ID or name).")
+@click.option("--cluster", help="Only this cluster.")
+@format_option
+@debug_option
+def findings(
+    db: Path, status: str, owner: str | None, rule: str | None, cluster: str | None, fmt: str | None
+) -> None:
+    """List stored findings.
+
+    Example: mesh-audit findings --status all --owner team-payments --format json
+    """
+    rows = store.query(db, None if status == "all" else status, owner, rule, cluster)
+    if _format(fmt) == "json":
+        docs = [json_report.finding(r, with_resolved=True) for r in table.sort_rows(rows)]
+        json_report.write({"findings": docs}, sys.stdout)
+    else:
+        table.findings(Console(), rows, show_resolved=True)
+
+
+@cli.command(name="rules")
+@click.argument("rule", required=False)
+@format_option
+@debug_option
+def rules_command(rule: str | None, fmt: str | None) -> None:
+    """List the rule catalog, or show one rule's documentation and options.
+
+    Example: mesh-audit rules MA103
+    """
+    selected = [r for r in CATALOG if rule in (None, r.id, r.name)]
+    if not selected:
+        raise click.BadParameter(f"unknown rule {rule!r}", param_hint="RULE")
+    if _format(fmt) == "json":
+        docs = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "severity": r.severity.value,
+                "summary": r.summary,
+                "doc": r.doc,
+                "options": dict(r.options),
+            }
+            for r in selected
+        ]
+        json_report.write({"rules": docs}, sys.stdout)
+        return
+    table.rules(Console(), selected, detailed=rule is not None)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="Dump file; .json writes JSON, anything else YAML.",
+)
+@cluster_options
+@debug_option
+def snapshot(
+    output: str,
+    kubeconfig: str | None,
+    context: str | None,
+    namespaces: tuple[str, ...],
+    all_namespaces: bool,
+) -> None:
+    """Write the mesh objects of the live cluster to a dump for `scan --cluster-dump`.
+
+    Read-only; pods are reduced to their metadata. A kind that cannot be read fails
+    the snapshot rather than writing a dump that silently lacks it.
+
+    Example: mesh-audit snapshot --context prod -o prod.yaml
+    """
+    from auditor.sources.dump import write_dump
+
+    req = ScanRequest(
+        repo=".",
+        db=Path(),
+        kubeconfig=kubeconfig,
+        context=context,
+        namespaces=_namespaces(namespaces, all_namespaces),
+    )
+    with counter(_stderr()) as advance:
+        live = read_live(req, advance)
+    if live.unread:
+        kind, why = next(iter(live.unread.items()))
+        raise SourceError(f"cannot snapshot {kind}: {why}")
+    objects = list(live.objects)
+    as_json = output.endswith(".json")
+    if output == "-":
+        write_dump(objects, sys.stdout, as_json)
+    else:
+        with open(output, "w", encoding="utf-8") as fh:
+            write_dump(objects, fh, as_json)
+        click.echo(f"wrote {len(objects)} objects to {output}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to build the example [default: a new temporary folder].",
+)
+@format_option
+@debug_option
+def demo(directory: Path | None, fmt: str | None) -> None:
+    """Scan a built-in example: a small GitOps repo with history and a cluster dump.
+
+    Example: mesh-audit demo
+    """
+    from auditor.demo import build_demo
+
+    example = build_demo(directory)
+    click.echo(f"demo repo, cluster dump and database in {example.root}", err=True)
+    req = ScanRequest(repo=str(example.repo), db=example.db, dump=example.dump, cluster_name="demo")
+    _scan(req, fmt, "none")
+    click.echo(
+        f"next: mesh-audit findings --db {example.db}   |   "
+        f"mesh-audit scan --repo {example.repo} --cluster-dump {example.dump} --db {example.db}",
+        err=True,
+    )
+
+
+def main() -> None:
+    try:
+        cli(prog_name="mesh-audit")
+    except BrokenPipeError:
+        # The reader went away (`mesh-audit ... | head`): exit quietly like other CLIs.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -1,0 +1,140 @@
+"""`.mesh-audit.yaml`: validated once, defaults filled in, before any rule sees it.
+
+owner-keys: [owner, team, mesh-audit.io/owner]
+rules:
+  MA103:               # rule ID or name
+    severity: low      # info|low|medium|high|critical
+    enabled: true
+    max-differences: 20   # any option the rule documents
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from auditor.errors import InputError
+from auditor.model import Severity
+from auditor.owners import DEFAULT_OWNER_KEYS
+from auditor.rulespec import Rule
+from auditor.sources.gitops import CONFIG_NAME
+
+_TOP_KEYS = ("owner-keys", "rules")
+_RULE_KEYS = ("severity", "enabled")
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    rule: Rule
+    enabled: bool
+    severity: Severity
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Config:
+    owner_keys: tuple[str, ...] = DEFAULT_OWNER_KEYS
+    rules: tuple[RuleConfig, ...] = field(default_factory=tuple)
+    source: str | None = None
+
+    @property
+    def enabled(self) -> tuple[RuleConfig, ...]:
+        return tuple(r for r in self.rules if r.enabled)
+
+
+def _check_type(where: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        expected = "a list of strings" if isinstance(default, list) else type(default).__name__
+        raise InputError(f"{where}: expected {expected}, got {value!r}")
+    return value
+
+
+def _rule_config(rule: Rule, raw: Any, where: str) -> RuleConfig:
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: expected a mapping of settings")
+    unknown = set(raw) - set(_RULE_KEYS) - set(rule.options)
+    if unknown:
+        allowed = ", ".join([*_RULE_KEYS, *rule.options])
+        raise InputError(f"{where}: unknown setting {sorted(unknown)[0]!r} (allowed: {allowed})")
+    try:
+        severity = Severity(raw.get("severity", rule.severity.value))
+    except ValueError:
+        levels = "|".join(s.value for s in Severity)
+        raise InputError(f"{where}.severity: expected {levels}, got {raw['severity']!r}") from None
+    enabled = _check_type(f"{where}.enabled", raw.get("enabled", True), True)
+    options = {
+        name: _check_type(f"{where}.{name}", raw.get(name, default), default)
+        for name, default in rule.options.items()
+    }
+    return RuleConfig(rule, enabled, severity, MappingProxyType(options))
+
+
+def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Config:
+    where = source or "config"
+    catalog = tuple(catalog)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping at the top level")
+    unknown = set(data) - set(_TOP_KEYS)
+    if unknown:
+        raise InputError(
+            f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(_TOP_KEYS)})"
+        )
+    keys = data.get("owner-keys", list(DEFAULT_OWNER_KEYS))
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
+        raise InputError(f"{where}.owner-keys: expected a non-empty list of strings")
+    raw_rules = data.get("rules") or {}
+    if not isinstance(raw_rules, dict):
+        raise InputError(f"{where}.rules: expected a mapping of rule ID or name to settings")
+    by_ref = {ref: rule for rule in catalog for ref in (rule.id, rule.name)}
+    settings: dict[str, Any] = {}
+    for ref, raw in raw_rules.items():
+        rule = by_ref.get(str(ref))
+        if rule is None:
+            raise InputError(f"{where}.rules: unknown rule {ref!r} (see `mesh-audit rules`)")
+        if rule.id in settings:
+            raise InputError(f"{where}.rules: {rule.id} is configured twice")
+        settings[rule.id] = raw
+    return Config(
+        owner_keys=tuple(keys),
+        rules=tuple(
+            _rule_config(r, settings.get(r.id, {}), f"{where}.rules.{r.id}") for r in catalog
+        ),
+        source=source,
+    )
+
+
+def load_config(path: Path | None, fallback_text: str | None, catalog: Iterable[Rule]) -> Config:
+    """--config FILE if given, else the repo's `.mesh-audit.yaml` text, else defaults."""
+    if path is not None:
+        try:
+            text: str | None = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        source: str | None = str(path)
+    else:
+        text, source = fallback_text, CONFIG_NAME if fallback_text is not None else None
+    if text is None:
+        return parse_config({}, catalog, None)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputError(f"{source}{line}: invalid YAML: {problem}") from None
+    return parse_config(data, catalog, source)

@@ -1,0 +1,82 @@
+"""The Kubernetes kinds mesh-audit reads, and how objects are trimmed before use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.model import ISTIO_GROUP, ObjectKey
+
+# Preference order when the server serves several networking.istio.io versions.
+ISTIO_VERSIONS = ("v1", "v1beta1", "v1alpha3")
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    group: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def audited(self) -> bool:
+        """Mesh routing kinds are audited; core kinds only give context."""
+        return self.group == ISTIO_GROUP
+
+
+KINDS = (
+    Kind("VirtualService", ISTIO_GROUP, "virtualservices"),
+    Kind("DestinationRule", ISTIO_GROUP, "destinationrules"),
+    Kind("ServiceEntry", ISTIO_GROUP, "serviceentries"),
+    Kind("Gateway", ISTIO_GROUP, "gateways"),
+    Kind("Service", "", "services"),
+    Kind("Pod", "", "pods"),
+    Kind("Namespace", "", "namespaces", namespaced=False),
+)
+BY_NAME = {k.kind: k for k in KINDS}
+AUDITED = tuple(k for k in KINDS if k.audited)
+
+
+def group_of(api_version: str) -> str:
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def is_k8s_object(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    meta = doc.get("metadata")
+    return (
+        isinstance(doc.get("apiVersion"), str)
+        and isinstance(doc.get("kind"), str)
+        and isinstance(meta, dict)
+        and isinstance(meta.get("name"), str)
+    )
+
+
+def known_kind(obj: dict[str, Any]) -> Kind | None:
+    kind = BY_NAME.get(obj["kind"])
+    if kind is None or group_of(obj["apiVersion"]) != kind.group:
+        return None
+    return kind
+
+
+def key_of(obj: dict[str, Any], default_namespace: str = "default") -> ObjectKey:
+    meta = obj["metadata"]
+    kind = BY_NAME.get(obj["kind"])
+    namespace = "" if kind and not kind.namespaced else meta.get("namespace") or default_namespace
+    return ObjectKey(group_of(obj["apiVersion"]), obj["kind"], namespace, meta["name"])
+
+
+_POD_METADATA = ("name", "namespace", "labels", "ownerReferences", "creationTimestamp")
+
+
+def trim(obj: dict[str, Any]) -> dict[str, Any]:
+    """Keep only pod metadata: pod specs can carry env values we must never store."""
+    if obj["kind"] != "Pod":
+        return obj
+    meta = obj["metadata"]
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": "Pod",
+        "metadata": {k: meta[k] for k in _POD_METADATA if k in meta},
+    }

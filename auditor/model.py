@@ -1,0 +1,148 @@
+"""Plain result types shared by sources, rules, the store and the reports.
+
+Frozen dataclasses and string enums so values go straight to SQLite and JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+ISTIO_GROUP = "networking.istio.io"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class SyncState(StrEnum):
+    IN_SYNC = "in-sync"
+    DRIFTED = "drifted"
+    LIVE_ONLY = "live-only"
+    GIT_ONLY = "git-only"
+    # The kind could not be read from the cluster: presence is unknown, not absent.
+    UNKNOWN = "unknown"
+
+
+class OwnerSource(StrEnum):
+    LIVE_LABEL = "live-label"
+    LIVE_ANNOTATION = "live-annotation"
+    MANIFEST_LABEL = "manifest-label"
+    MANIFEST_ANNOTATION = "manifest-annotation"
+    NAMESPACE_LABEL = "namespace-label"
+    NAMESPACE_ANNOTATION = "namespace-annotation"
+    CODEOWNERS = "codeowners"
+
+
+@dataclass(frozen=True, order=True)
+class ObjectKey:
+    """Identity of a resource: the join key between cluster and Git."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: str
+    email: str
+    date: str
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One Kubernetes document in the GitOps repo."""
+
+    key: ObjectKey
+    obj: dict[str, Any]
+    path: str
+    line: int
+    commit: Commit | None
+
+
+@dataclass(frozen=True)
+class Owner:
+    name: str
+    source: OwnerSource
+
+
+@dataclass(frozen=True)
+class Difference:
+    path: str
+    git: Any
+    live: Any
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A mesh resource after the live/Git join."""
+
+    key: ObjectKey
+    state: SyncState
+    live: dict[str, Any] | None = None
+    manifest: Manifest | None = None
+    drift: tuple[Difference, ...] = ()
+    owner: Owner | None = None
+    leads: tuple[str, ...] = ()
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        """The object rules evaluate: live when it runs, else the manifest."""
+        if self.live is not None:
+            return self.live
+        assert self.manifest is not None
+        return self.manifest.obj
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a rule yields: the engine turns it into a Finding."""
+
+    resource: Resource
+    message: str
+    locator: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    path: str
+    line: int
+    commit: str | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    rule_name: str
+    severity: Severity
+    cluster: str
+    key: ObjectKey
+    owner: str | None
+    owner_source: OwnerSource | None
+    message: str
+    fingerprint: str
+    locator: str
+    evidence: dict[str, Any]
+    source: SourceRef | None

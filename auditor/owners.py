@@ -1,0 +1,80 @@
+"""Owner resolution: the first source in the chain that names an owner wins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codeowners import CodeOwners
+
+from auditor.model import Manifest, Owner, OwnerSource
+
+DEFAULT_OWNER_KEYS = ("owner", "team", "mesh-audit.io/owner")
+
+
+def _from_meta(
+    obj: dict[str, Any] | None,
+    keys: tuple[str, ...],
+    label_source: OwnerSource,
+    annotation_source: OwnerSource,
+) -> Owner | None:
+    if obj is None:
+        return None
+    meta = obj.get("metadata") or {}
+    for field, source in (("labels", label_source), ("annotations", annotation_source)):
+        values = meta.get(field) or {}
+        for key in keys:
+            value = values.get(key)
+            if isinstance(value, str) and value.strip():
+                return Owner(value.strip(), source)
+    return None
+
+
+class OwnerResolver:
+    """Live object, then manifest, then namespace labels/annotations, then CODEOWNERS."""
+
+    def __init__(
+        self,
+        keys: tuple[str, ...],
+        namespaces: dict[str, dict[str, Any]],
+        codeowners_text: str | None,
+    ) -> None:
+        self.keys = keys
+        self.namespaces = namespaces
+        self.codeowners = CodeOwners(codeowners_text) if codeowners_text else None
+
+    def resolve(
+        self, live: dict[str, Any] | None, manifest: Manifest | None, namespace: str
+    ) -> Owner | None:
+        S = OwnerSource
+        owner = (
+            _from_meta(live, self.keys, S.LIVE_LABEL, S.LIVE_ANNOTATION)
+            or _from_meta(
+                manifest and manifest.obj, self.keys, S.MANIFEST_LABEL, S.MANIFEST_ANNOTATION
+            )
+            or _from_meta(
+                self.namespaces.get(namespace), self.keys, S.NAMESPACE_LABEL, S.NAMESPACE_ANNOTATION
+            )
+        )
+        if owner is None and manifest is not None and self.codeowners is not None:
+            names = [name for _, name in self.codeowners.of(manifest.path)]
+            if names:
+                owner = Owner(" ".join(names), S.CODEOWNERS)
+        return owner
+
+
+def leads(live: dict[str, Any] | None, manifest: Manifest | None) -> tuple[str, ...]:
+    """Who probably knows about an ownerless resource: last Git author, last field manager."""
+    found = []
+    if manifest is not None and manifest.commit is not None:
+        c = manifest.commit
+        found.append(f"last git author {c.author} <{c.email}> ({c.sha[:10]}, {c.date[:10]})")
+    fields = [
+        f
+        for f in ((live or {}).get("metadata") or {}).get("managedFields") or []
+        if f.get("manager")
+    ]
+    if fields:
+        newest = max(fields, key=lambda f: f.get("time") or "")
+        when = f" ({newest['time'][:10]})" if newest.get("time") else ""
+        found.append(f"field manager {newest['manager']}{when}")
+    return tuple(found)

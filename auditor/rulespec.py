@@ -1,0 +1,43 @@
+"""What a rule module provides, read once into a Rule.
+
+A rule module (see `rules/`) defines ID, NAME, SEVERITY, OPTIONS (defaults) and
+`check(inventory, options)` yielding Problems; its docstring is its documentation:
+first line the summary, then rationale and fix.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType, ModuleType
+from typing import Any
+
+from auditor.model import Problem, Severity
+
+Check = Callable[[Any, Mapping[str, Any]], Iterator[Problem]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    options: Mapping[str, Any]
+    doc: str
+    check: Check
+
+    @property
+    def summary(self) -> str:
+        return self.doc.splitlines()[0] if self.doc else ""
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> Rule:
+        return cls(
+            id=module.ID,
+            name=module.NAME,
+            severity=Severity(module.SEVERITY),
+            options=MappingProxyType(dict(getattr(module, "OPTIONS", {}))),
+            doc=inspect.cleandoc(module.__doc__ or ""),
+            check=module.check,
+        )

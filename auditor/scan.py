@@ -1,0 +1,101 @@
+"""One scan: read sources, build the inventory, run rules, store the result.
+
+Everything slow and everything that can fail on input happens before the database is
+opened for writing, so bad input leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__, engine, store
+from auditor.config import load_config
+from auditor.inventory import build
+from auditor.rulespec import Rule
+from auditor.sources import LiveSnapshot
+from auditor.sources.dump import read_dump
+from auditor.sources.gitops import read_repo
+from auditor.yamldocs import ParseError
+
+Advance = Callable[[str, int], None]
+_MAX_REASONS = 20
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    repo: str
+    db: Path
+    ref: str | None = None
+    paths: tuple[str, ...] = ()
+    dump: Path | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: tuple[str, ...] = ()
+    cluster_name: str | None = None
+    config: Path | None = None
+    lock_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    scan: dict[str, Any]
+    findings: list[dict[str, Any]]
+    parse_errors: tuple[ParseError, ...]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_live(req: ScanRequest, advance: Advance) -> LiveSnapshot:
+    if req.dump is not None:
+        return read_dump(req.dump, req.cluster_name, req.namespaces)
+    from auditor.sources.cluster import connect, read_cluster
+
+    api, context = connect(req.kubeconfig, req.context)
+    with api:
+        return read_cluster(api, context, req.cluster_name, req.namespaces, on_page=advance)
+
+
+def _partial_reasons(live: LiveSnapshot, errors: Sequence[ParseError]) -> tuple[str, ...]:
+    reasons = [f"{kind}: {why}" for kind, why in live.unread.items()]
+    reasons += [str(e) for e in errors[:_MAX_REASONS]]
+    if len(errors) > _MAX_REASONS:
+        reasons.append(f"... and {len(errors) - _MAX_REASONS} more unparsable documents")
+    return tuple(reasons)
+
+
+def run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> ScanOutcome:
+    started = utc_now()
+    store.check_readable(req.db)
+    git = read_repo(req.repo, req.ref, req.paths, on_file=lambda n: advance("manifests", n))
+    config = load_config(req.config, git.config_text, catalog)
+    live = read_live(req, advance)
+    inventory = build(live, git, config.owner_keys)
+    findings = engine.run(inventory, config, live.cluster)
+    dup_notes = tuple(
+        f"{key} is declared twice: {first} and {second} (the first is used)"
+        for key, first, second in inventory.duplicates
+    )
+    record = store.ScanRecord(
+        started_at=started,
+        finished_at=utc_now(),
+        cluster=live.cluster,
+        context=live.context,
+        origin=live.origin,
+        namespaces=live.namespaces,
+        repo=git.repo,
+        ref=git.ref,
+        commit=git.commit,
+        tool_version=__version__,
+        partial_reasons=_partial_reasons(live, git.errors),
+        notes=live.notes + git.notes + dup_notes,
+        rules=tuple(rc.rule.id for rc in config.enabled),
+        resources=len(inventory.resources),
+    )
+    scan_row, rows = store.record(req.db, record, findings, req.lock_timeout)
+    return ScanOutcome(scan_row, rows, git.errors)

@@ -1,0 +1,312 @@
+"""The SQLite store: scans, findings (one row per fingerprint) and per-scan sightings.
+
+One scan is one `BEGIN IMMEDIATE` transaction: a crash or Ctrl-C leaves the file as
+it was, and a second writer waits (up to the lock timeout) and then fails clearly.
+The schema is versioned through sqlite-utils migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+from auditor.errors import SourceError
+from auditor.model import Finding, Status
+
+migrations = Migrations("mesh-audit")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["scans"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "cluster": str,
+            "context": str,
+            "origin": str,
+            "namespaces": str,
+            "repo": str,
+            "ref": str,
+            "commit": str,
+            "tool_version": str,
+            "complete": int,
+            "partial_reasons": str,
+            "notes": str,
+            "rules": str,
+            "resources": int,
+            "findings": int,
+            "new": int,
+            "reopened": int,
+            "resolved": int,
+        },
+        pk="id",
+    )
+    db["findings"].create(
+        {
+            "fingerprint": str,
+            "rule": str,
+            "rule_name": str,
+            "severity": str,
+            "cluster": str,
+            "api_group": str,
+            "kind": str,
+            "namespace": str,
+            "name": str,
+            "locator": str,
+            "owner": str,
+            "owner_source": str,
+            "status": str,
+            "first_seen": str,
+            "last_seen": str,
+            "resolved_at": str,
+            "message": str,
+            "evidence": str,
+            "source_path": str,
+            "source_line": int,
+            "source_commit": str,
+            "first_scan_id": int,
+            "last_scan_id": int,
+        },
+        pk="fingerprint",
+        foreign_keys=[("first_scan_id", "scans", "id"), ("last_scan_id", "scans", "id")],
+    )
+    db["findings"].create_index(["cluster", "status"])
+    db["findings"].create_index(["owner"])
+    db["sightings"].create(
+        {"scan_id": int, "fingerprint": str, "severity": str, "message": str},
+        pk=("scan_id", "fingerprint"),
+        foreign_keys=[("scan_id", "scans", "id"), ("fingerprint", "findings", "fingerprint")],
+    )
+    db["sightings"].create_index(["fingerprint"])
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """What the store keeps about one scan (counts are filled in by `record`)."""
+
+    started_at: str
+    finished_at: str
+    cluster: str
+    context: str | None
+    origin: str
+    namespaces: tuple[str, ...]
+    repo: str
+    ref: str
+    commit: str
+    tool_version: str
+    partial_reasons: tuple[str, ...]
+    notes: tuple[str, ...]
+    rules: tuple[str, ...]
+    resources: int
+
+    @property
+    def complete(self) -> bool:
+        return not self.partial_reasons
+
+
+def _connect(path: Path, lock_timeout: float) -> Database:
+    try:
+        conn = sqlite3.connect(str(path), timeout=lock_timeout, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        raise SourceError(f"cannot open database {path}: {exc}") from None
+    return Database(conn)
+
+
+def check_readable(path: Path) -> None:
+    """Fail before any slow read when --db names something that is not our database."""
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise SourceError(f"cannot create database {path}: folder does not exist")
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise SourceError(f"database {path} is not readable: {exc}") from None
+
+
+@contextmanager
+def _write(db: Database, path: Path, lock_timeout: float) -> Iterator[Database]:
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise SourceError(
+                f"database {path} is locked by another mesh-audit run "
+                f"(waited {lock_timeout:g}s); try again when it has finished"
+            ) from None
+        raise SourceError(f"cannot write database {path}: {exc}") from None
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
+    return {
+        "fingerprint": f.fingerprint,
+        "rule": f.rule,
+        "rule_name": f.rule_name,
+        "severity": f.severity.value,
+        "cluster": f.cluster,
+        "api_group": f.key.group,
+        "kind": f.key.kind,
+        "namespace": f.key.namespace,
+        "name": f.key.name,
+        "locator": f.locator,
+        "owner": f.owner,
+        "owner_source": f.owner_source.value if f.owner_source else None,
+        "status": Status.OPEN.value,
+        "last_seen": now,
+        "resolved_at": None,
+        "message": f.message,
+        "evidence": json.dumps(f.evidence, default=str),
+        "source_path": f.source.path if f.source else None,
+        "source_line": f.source.line if f.source else None,
+        "source_commit": f.source.commit if f.source else None,
+        "last_scan_id": scan_id,
+    }
+
+
+def record(
+    path: Path, scan: ScanRecord, findings: Sequence[Finding], lock_timeout: float = 30.0
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Store one scan atomically; return the scan row and this scan's finding rows."""
+    db = _connect(path, lock_timeout)
+    try:
+        with _write(db, path, lock_timeout):
+            migrations.apply(db)
+            return _record(db, scan, findings)
+    except sqlite3.DatabaseError as exc:
+        raise SourceError(f"cannot write database {path}: {exc}") from None
+    finally:
+        db.conn.close()
+
+
+def _record(
+    db: Database, scan: ScanRecord, findings: Sequence[Finding]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    now = scan.finished_at
+    scan_row = {
+        "started_at": scan.started_at,
+        "finished_at": scan.finished_at,
+        "cluster": scan.cluster,
+        "context": scan.context,
+        "origin": scan.origin,
+        "namespaces": json.dumps(list(scan.namespaces)),
+        "repo": scan.repo,
+        "ref": scan.ref,
+        "commit": scan.commit,
+        "tool_version": scan.tool_version,
+        "complete": int(scan.complete),
+        "partial_reasons": json.dumps(list(scan.partial_reasons)),
+        "notes": json.dumps(list(scan.notes)),
+        "rules": json.dumps(list(scan.rules)),
+        "resources": scan.resources,
+    }
+    scan_id = db["scans"].insert(scan_row).last_pk
+    known = {
+        r["fingerprint"]: r
+        for r in db.query(
+            "SELECT fingerprint, status, first_seen, first_scan_id FROM findings WHERE cluster = ?",
+            [scan.cluster],
+        )
+    }
+    new = reopened = 0
+    rows = []
+    seen = set()
+    for f in findings:
+        if f.fingerprint in seen:
+            continue
+        seen.add(f.fingerprint)
+        row = _row(f, scan_id, now)
+        old = known.get(f.fingerprint)
+        if old is None:
+            new += 1
+            row.update(first_seen=now, first_scan_id=scan_id)
+        else:
+            reopened += old["status"] == Status.RESOLVED.value
+            row.update(first_seen=old["first_seen"], first_scan_id=old["first_scan_id"])
+        rows.append(row)
+    db["findings"].upsert_all(rows, pk="fingerprint")
+    db["sightings"].insert_all(
+        {
+            "scan_id": scan_id,
+            "fingerprint": r["fingerprint"],
+            "severity": r["severity"],
+            "message": r["message"],
+        }
+        for r in rows
+    )
+    resolved = _resolve(db, scan, seen, now) if scan.complete else 0
+    counts = {"findings": len(rows), "new": new, "reopened": reopened, "resolved": resolved}
+    db["scans"].update(scan_id, counts)
+    return {"id": scan_id, **scan_row, **counts}, rows
+
+
+def _resolve(db: Database, scan: ScanRecord, seen: set[str], now: str) -> int:
+    """Open findings of the rules that ran, in the scanned scope, that were not seen again."""
+    rules = list(scan.rules)
+    sql = (
+        f"SELECT fingerprint, namespace FROM findings WHERE cluster = ? AND status = ? "
+        f"AND rule IN ({', '.join('?' * len(rules))})"
+    )
+    gone = [
+        (now, r["fingerprint"])
+        for r in db.query(sql, [scan.cluster, Status.OPEN.value, *rules])
+        if r["fingerprint"] not in seen
+        and (not scan.namespaces or r["namespace"] in scan.namespaces)
+    ]
+    db.conn.executemany(
+        "UPDATE findings SET status = 'resolved', resolved_at = ? WHERE fingerprint = ?", gone
+    )
+    return len(gone)
+
+
+def query(
+    path: Path,
+    status: str | None,
+    owner: str | None,
+    rule: str | None,
+    cluster: str | None = None,
+) -> list[dict[str, Any]]:
+    """Stored findings, filtered; reading never creates or migrates the file."""
+    if not path.exists():
+        raise SourceError(f"database not found: {path} (run `mesh-audit scan` first)")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = Database(conn)
+    try:
+        if not db["findings"].exists():
+            raise SourceError(f"{path} is not a mesh-audit database")
+        where, args = [], []
+        for column, value in (("status", status), ("owner", owner), ("cluster", cluster)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if rule is not None:
+            where.append("(rule = ? OR rule_name = ?)")
+            args += [rule, rule]
+        sql = "SELECT * FROM findings"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY owner, severity, kind, namespace, name, rule"
+        return list(db.query(sql, args))
+    except sqlite3.DatabaseError as exc:
+        raise SourceError(f"cannot read database {path}: {exc}") from None
+    finally:
+        conn.close()

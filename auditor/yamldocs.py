@@ -1,0 +1,90 @@
+"""Multi-document YAML/JSON parsing that remembers where each document starts.
+
+Documents are split on `---` lines and parsed one by one, so one broken document
+costs only itself, and every error names its file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SEPARATOR = re.compile(r"^(?:---|\.\.\.)(?:[ \t].*)?$", re.MULTILINE)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Records the line where the root node of each document starts."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self.first_line = node.start_mark.line
+        return super().construct_document(node)
+
+
+@dataclass(frozen=True)
+class Document:
+    line: int
+    data: Any
+
+
+@dataclass(frozen=True)
+class ParseError:
+    path: str
+    line: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.problem}"
+
+
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
+    """(zero-based line offset, text) of each `---`-separated chunk."""
+    start, line = 0, 0
+    for match in _SEPARATOR.finditer(text):
+        yield line, text[start : match.start()]
+        line += text.count("\n", start, match.end()) + 1
+        start = match.end() + 1
+    yield line, text[start:]
+
+
+def _parse_chunk(offset: int, chunk: str) -> Document | None:
+    loader = _LineLoader(chunk)
+    try:
+        data = loader.get_single_data()
+        if data is None:
+            return None
+        return Document(offset + loader.first_line + 1, data)
+    finally:
+        loader.dispose()
+
+
+def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
+    """All documents of a YAML or JSON file, plus one error per broken document."""
+    stripped = text.lstrip()
+    if path.endswith(".json") or stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            if path.endswith(".json"):
+                return [], [ParseError(path, getattr(exc, "lineno", 1), str(exc).split(":")[0])]
+        else:
+            return [Document(text.count("\n", 0, len(text) - len(stripped)) + 1, data)], []
+    docs: list[Document] = []
+    errors: list[ParseError] = []
+    for offset, chunk in _chunks(text):
+        try:
+            doc = _parse_chunk(offset, chunk)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = offset + (mark.line + 1 if mark else 1)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            errors.append(ParseError(path, line, f"invalid YAML: {problem}"))
+            continue
+        if doc is not None:
+            docs.append(doc)
+    return docs, errors

@@ -1,0 +1,1 @@
+"""Renderers: they read stored finding rows, never the cluster or Git."""

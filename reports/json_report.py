@@ -1,0 +1,55 @@
+"""JSON output: one document, valid when piped, with a fixed set of finding keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+
+def finding(row: dict[str, Any], with_resolved: bool = False) -> dict[str, Any]:
+    """The public shape of a finding (a contract: keys never change silently)."""
+    out = {
+        "rule": row["rule"],
+        "rule_name": row["rule_name"],
+        "severity": row["severity"],
+        "cluster": row["cluster"],
+        "kind": row["kind"],
+        "namespace": row["namespace"],
+        "name": row["name"],
+        "owner": row["owner"],
+        "owner_source": row["owner_source"],
+        "message": row["message"],
+        "fingerprint": row["fingerprint"],
+        "status": row["status"],
+        "first_seen": row["first_seen"],
+        "last_seen": row["last_seen"],
+        "source": {
+            "path": row["source_path"],
+            "line": row["source_line"],
+            "commit": row["source_commit"],
+        }
+        if row["source_path"]
+        else None,
+        "evidence": json.loads(row["evidence"] or "{}"),
+    }
+    if with_resolved:
+        out["resolved_at"] = row["resolved_at"]
+    return out
+
+
+def scan(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for key in ("namespaces", "partial_reasons", "notes", "rules"):
+        out[key] = json.loads(out[key])
+    out["complete"] = bool(out["complete"])
+    return out
+
+
+def write(doc: dict[str, Any], out: TextIO) -> None:
+    json.dump(doc, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def findings_doc(rows: Iterable[dict[str, Any]], with_resolved: bool) -> list[dict[str, Any]]:
+    return [finding(r, with_resolved) for r in rows]

@@ -1,0 +1,92 @@
+"""Terminal tables (rich): findings grouped by owner, then by severity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from auditor.model import Severity
+
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+NO_OWNER = "(no owner)"
+
+
+def _order(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["owner"] or "\uffff",
+        -Severity(row["severity"]).rank,
+        row["kind"],
+        row["namespace"],
+        row["name"],
+        row["rule"],
+    )
+
+
+def sort_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=_order)
+
+
+def findings(console: Console, rows: Sequence[dict[str, Any]], show_resolved: bool = False) -> None:
+    if not rows:
+        console.print("[green]No findings.[/green]")
+        return
+    for owner, group in groupby(sort_rows(rows), key=lambda r: r["owner"]):
+        group = list(group)
+        source = group[0]["owner_source"]
+        title = f"{owner or NO_OWNER}" + (f"  [dim]({source})[/dim]" if owner else "")
+        table = Table(title=title, title_justify="left", expand=False, show_lines=False)
+        table.add_column("SEVERITY")
+        table.add_column("RULE")
+        table.add_column("RESOURCE")
+        table.add_column("WHERE", overflow="fold")
+        table.add_column("MESSAGE", overflow="fold")
+        table.add_column("STATUS" if show_resolved else "SINCE")
+        for r in group:
+            where = f"{r['source_path']}:{r['source_line']}" if r["source_path"] else "live only"
+            table.add_row(
+                f"[{_STYLE[r['severity']]}]{r['severity']}[/]",
+                f"{r['rule']} {r['rule_name']}",
+                f"{r['kind']} {r['namespace']}/{r['name']}",
+                where,
+                r["message"].removeprefix(f"{r['kind']} {r['namespace']}/{r['name']} "),
+                r["status"] if show_resolved else (r["first_seen"] or "")[:10],
+            )
+        console.print(table)
+
+
+def scan_summary(console: Console, scan: dict[str, Any]) -> None:
+    state = "complete" if scan["complete"] else "[bold red]PARTIAL[/]"
+    console.print(
+        f"Scan #{scan['id']} of [bold]{scan['cluster']}[/] against {scan['repo']}@"
+        f"{(scan['commit'] or '')[:12]}: {state}; {scan['resources']} resources, "
+        f"{scan['findings']} findings ({scan['new']} new, {scan['reopened']} reopened), "
+        f"{scan['resolved']} resolved"
+    )
+    for reason in scan["partial_reasons"]:
+        console.print(f"[red]  not read: {reason}[/]")
+    for note in scan["notes"]:
+        console.print(f"[dim]  note: {note}[/]")
+
+
+def rules(console: Console, catalog: Sequence[Any], detailed: bool) -> None:
+    """The rule catalog; with `detailed`, each rule's full documentation and options."""
+    if detailed:
+        for rule in catalog:
+            console.print(
+                f"[bold]{rule.id} {rule.name}[/]  (default severity {rule.severity.value})\n"
+            )
+            console.print(rule.doc, markup=False)
+            for name, default in rule.options.items():
+                console.print(f"  option {name}: default {default!r}", markup=False)
+        return
+    out = Table(title="mesh-audit rules", title_justify="left")
+    for column in ("ID", "NAME", "SEVERITY", "SUMMARY", "OPTIONS"):
+        out.add_column(column, overflow="fold")
+    for rule in catalog:
+        opts = ", ".join(f"{k}={v!r}" for k, v in rule.options.items())
+        out.add_row(rule.id, rule.name, rule.severity.value, rule.summary, opts)
+    console.print(out)

@@ -1,0 +1,42 @@
+"""The live spec differs from the repo's manifest.
+
+Rationale: a hand edit in the cluster (kubectl edit, a console, a hotfix) that Git does
+not know about; the next sync silently reverts it, or it silently outlives its reason.
+Comparison is on normalized specs: key order, apiVersion, zero/empty values and
+server or GitOps-controller metadata never count as drift.
+
+Fix: commit the live change to the repo if it is wanted, else re-sync from Git.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.inventory import Inventory
+from auditor.model import Problem
+
+ID = "MA103"
+NAME = "spec-drift"
+SEVERITY = "high"
+OPTIONS = {"max-differences": 50}
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    limit = options["max-differences"]
+    for resource in inventory.resources:
+        if not resource.drift:
+            continue
+        paths = ", ".join(d.path for d in resource.drift[:3])
+        more = f" and {len(resource.drift) - 3} more" if len(resource.drift) > 3 else ""
+        yield Problem(
+            resource,
+            f"{resource.key} live spec differs from the repo at {paths}{more}",
+            locator="spec",
+            evidence={
+                "differences": [
+                    {"path": d.path, "git": d.git, "live": d.live} for d in resource.drift[:limit]
+                ],
+                "total": len(resource.drift),
+            },
+        )
