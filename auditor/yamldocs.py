@@ -63,6 +63,20 @@ def _parse_chunk(offset: int, chunk: str) -> Document | None:
         loader.dispose()
 
 
+def _error_line(exc: yaml.YAMLError, chunk: str) -> int:
+    """1-based line of a YAML error; at end of input, where the open construct began."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    if (
+        problem is not None
+        and context is not None
+        and problem.line >= chunk.rstrip().count("\n") + 1
+    ):
+        return context.line + 1
+    mark = problem or context
+    return mark.line + 1 if mark else 1
+
+
 def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
     """All documents of a YAML or JSON file, plus one error per broken document."""
     stripped = text.lstrip()
@@ -80,8 +94,7 @@ def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
         try:
             doc = _parse_chunk(offset, chunk)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            line = offset + (mark.line + 1 if mark else 1)
+            line = offset + _error_line(exc, chunk)
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             errors.append(ParseError(path, line, f"invalid YAML: {problem}"))
             continue

@@ -1,0 +1,230 @@
+"""Shared test parts: real Git repos with dated commits, the CLI runner, shared/ paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from auditor.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+BOOKINFO = SHARED / "real-world" / "istio_istio" / "samples" / "bookinfo" / "networking"
+KIALI = (
+    SHARED
+    / "real-world"
+    / "janus-idp_backstage-plugins"
+    / "plugins"
+    / "kiali"
+    / "dev"
+    / "__fixtures__"
+)
+PEER_CASES = SHARED / "peer-cases" / "istio-analyze"
+
+
+class GitRepo:
+    """A real repository; every commit gets the date and author the test gives it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, date: str | None = None, author: str = "Alice Example") -> str:
+        env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+        email = author.split()[0].lower() + "@example.com"
+        env.update(
+            GIT_AUTHOR_NAME=author,
+            GIT_AUTHOR_EMAIL=email,
+            GIT_COMMITTER_NAME=author,
+            GIT_COMMITTER_EMAIL=email,
+        )
+        if date:
+            env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+        out = subprocess.run(
+            ["git", *args], cwd=self.path, env=env, check=True, capture_output=True, text=True
+        )
+        return out.stdout.strip()
+
+    def commit(
+        self,
+        files: dict[str, str | None],
+        date: str = "2026-01-01T12:00:00+00:00",
+        author: str = "Alice Example",
+        message: str = "change",
+    ) -> str:
+        """Write (or, for None, delete) files and commit them; return the sha."""
+        for rel, content in files.items():
+            target = self.path / rel
+            if content is None:
+                self.git("rm", "-q", rel)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+            self.git("add", rel)
+        self.git("commit", "-q", "--allow-empty", "-m", message, date=date, author=author)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path):
+    def make(name: str = "gitops") -> GitRepo:
+        return GitRepo(tmp_path / name)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own cache folder and no kubeconfig of the machine."""
+    monkeypatch.setenv("MESH_AUDIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("MESH_AUDIT_DB", raising=False)
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def scan_json(*args: str | Path) -> tuple[Result, dict[str, Any]]:
+    result = run("scan", "--format", "json", *args)
+    return result, (json.loads(result.stdout) if result.stdout.strip() else {})
+
+
+def manifest(
+    kind: str, name: str, spec: dict[str, Any], namespace: str | None = None, **meta: Any
+) -> str:
+    """One YAML document for a manifest file."""
+    metadata: dict[str, Any] = {"name": name, **meta}
+    if namespace:
+        metadata["namespace"] = namespace
+    group = "v1" if kind in ("Service", "Namespace", "Pod") else "networking.istio.io/v1"
+    return yaml.safe_dump({"apiVersion": group, "kind": kind, "metadata": metadata, "spec": spec})
+
+
+def dump(path: Path, objects: list[dict[str, Any]]) -> Path:
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": objects}))
+    return path
+
+
+def live(
+    kind: str, name: str, namespace: str, spec: dict[str, Any] | None = None, **meta: Any
+) -> dict[str, Any]:
+    group = "v1" if kind in ("Service", "Namespace", "Pod") else "networking.istio.io/v1"
+    metadata: dict[str, Any] = {"name": name, **meta}
+    if kind != "Namespace":
+        metadata["namespace"] = namespace
+    obj: dict[str, Any] = {"apiVersion": group, "kind": kind, "metadata": metadata}
+    if spec is not None:
+        obj["spec"] = spec
+    return obj
+
+
+def findings_of(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(f["rule"], f["kind"], f"{f['namespace']}/{f['name']}") for f in doc["findings"]}
+
+
+CART_VS = {
+    "hosts": ["cart"],
+    "http": [{"route": [{"destination": {"host": "cart", "subset": "v1"}}]}],
+}
+CART_DR = {"host": "cart", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]}
+CHECKOUT_VS = {
+    "hosts": ["checkout"],
+    "http": [{"route": [{"destination": {"host": "checkout"}}], "timeout": "5s"}],
+}
+
+
+class Scenario:
+    """A small mesh: one resource in each sync state and each owner source."""
+
+    EXPECTED = {
+        ("MA101", "VirtualService", "sandbox/hotfix"),
+        ("MA101", "VirtualService", "shop/stray"),
+        ("MA201", "VirtualService", "shop/stray"),
+        ("MA102", "VirtualService", "old/ghost"),
+        ("MA201", "VirtualService", "old/ghost"),
+        ("MA103", "DestinationRule", "shop/cart"),
+    }
+
+    def __init__(self, root: Path) -> None:
+        self.repo = GitRepo(root / "gitops")
+        self.repo.commit(
+            {
+                "CODEOWNERS": "* @acme/platform\napps/shop/ @acme/shop\n",
+                "apps/shop/kustomization.yaml": "namespace: shop\nresources:\n  - routes.yaml\n",
+                "apps/shop/routes.yaml": "---\n".join(
+                    [
+                        manifest("VirtualService", "cart", CART_VS, labels={"team": "cart-team"}),
+                        manifest("DestinationRule", "cart", CART_DR, labels={"team": "cart-team"}),
+                        manifest("VirtualService", "checkout", CHECKOUT_VS),
+                    ]
+                ),
+            },
+            date="2025-05-01T10:00:00+00:00",
+            message="shop routing",
+        )
+        self.repo.commit(
+            {"apps/old/ghost.yaml": manifest("VirtualService", "ghost", CART_VS, namespace="old")},
+            date="2025-07-01T10:00:00+00:00",
+            author="Carol Example",
+            message="ghost canary",
+        )
+        # Nobody owns old/: CODEOWNERS gives it no owner (an owner-less rule is last and wins).
+        self.repo.commit(
+            {"CODEOWNERS": "* @acme/platform\napps/shop/ @acme/shop\napps/old/\n"},
+            date="2025-07-02T10:00:00+00:00",
+        )
+        cart_live = live(
+            "VirtualService",
+            "cart",
+            "shop",
+            CART_VS,
+            labels={"team": "cart-team"},
+            uid="u1",
+            resourceVersion="7",
+            generation=2,
+            creationTimestamp="2025-05-01T10:05:00Z",
+        )
+        cart_live["apiVersion"] = "networking.istio.io/v1beta1"
+        drifted = {"host": "cart", "subsets": [{"name": "v1", "labels": {"version": "v1-hotfix"}}]}
+        self.objects = [
+            live("Namespace", "shop", ""),
+            live("Namespace", "sandbox", "", labels={"owner": "sandbox-team"}),
+            cart_live,
+            live("DestinationRule", "cart", "shop", drifted, labels={"team": "cart-team"}),
+            live("VirtualService", "checkout", "shop", CHECKOUT_VS),
+            live("VirtualService", "hotfix", "sandbox", CART_VS),
+            live(
+                "VirtualService",
+                "stray",
+                "shop",
+                CART_VS,
+                managedFields=[
+                    {
+                        "manager": "kubectl-edit",
+                        "operation": "Update",
+                        "time": "2026-03-01T00:00:00Z",
+                    }
+                ],
+            ),
+            live("Service", "cart", "shop", {"selector": {"app": "cart"}}),
+            live("Service", "checkout", "shop", {"selector": {"app": "checkout"}}),
+            live("Pod", "cart-v1-abc", "shop", labels={"app": "cart", "version": "v1"}),
+        ]
+        self.dump = dump(root / "cluster.yaml", self.objects)
+        self.db = root / "audit.db"
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Scenario:
+    return Scenario(tmp_path)

@@ -1,0 +1,206 @@
+"""A small Kubernetes API emulator on 127.0.0.1 for the real `kubernetes` client.
+
+It serves discovery (/apis), cluster-wide and namespaced lists of the kinds
+mesh-audit reads, `limit`/`continue` paging, bearer-token auth, and chosen error
+answers (403, 404, 500) per resource. Every request is recorded so tests can check
+that mesh-audit only reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+
+ISTIO = "networking.istio.io"
+TOKEN = "emulator-token-not-a-secret"
+_PLURALS = {
+    "VirtualService": "virtualservices",
+    "DestinationRule": "destinationrules",
+    "ServiceEntry": "serviceentries",
+    "Gateway": "gateways",
+    "Service": "services",
+    "Pod": "pods",
+    "Namespace": "namespaces",
+}
+
+
+@dataclass
+class Emulator:
+    objects: list[dict[str, Any]]
+    istio_versions: tuple[str, ...] = ("v1", "v1beta1", "v1alpha3")
+    # plural -> HTTP status to answer instead of the list
+    failures: dict[str, int] = field(default_factory=dict)
+    max_page: int | None = None
+    requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> Emulator:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def kubeconfig(self, path: Path, context: str = "emulator") -> Path:
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "emu", "cluster": {"server": self.url}}],
+                    "users": [{"name": "emu-user", "user": {"token": TOKEN}}],
+                    "contexts": [
+                        {"name": context, "context": {"cluster": "emu", "user": "emu-user"}}
+                    ],
+                    "current-context": context,
+                }
+            )
+        )
+        return path
+
+    def list_calls(self, plural: str) -> list[dict[str, list[str]]]:
+        return [q for _, p, q in self.requests if p.rstrip("/").endswith("/" + plural)]
+
+    # -- serving -------------------------------------------------------------
+
+    def _discovery(self) -> dict[str, Any]:
+        groups = []
+        if self.istio_versions:
+            versions = [{"groupVersion": f"{ISTIO}/{v}", "version": v} for v in self.istio_versions]
+            groups.append({"name": ISTIO, "versions": versions, "preferredVersion": versions[0]})
+        groups.append(
+            {
+                "name": "apps",
+                "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
+                "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"},
+            }
+        )
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+    def _route(self, path: str) -> tuple[str, str | None, str] | None:
+        """(plural, namespace, apiVersion) for a list path, None if unknown."""
+        parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["api", "v1"]:
+            rest, api_version = parts[2:], "v1"
+        elif parts[:2] == ["apis", ISTIO] and len(parts) > 2 and parts[2] in self.istio_versions:
+            rest, api_version = parts[3:], f"{ISTIO}/{parts[2]}"
+        else:
+            return None
+        if len(rest) == 1:
+            return rest[0], None, api_version
+        if len(rest) == 3 and rest[0] == "namespaces":
+            return rest[2], rest[1], api_version
+        return None
+
+    def _items(self, plural: str, namespace: str | None, api_version: str) -> list[dict[str, Any]]:
+        items = []
+        for obj in self.objects:
+            if _PLURALS.get(obj["kind"]) != plural:
+                continue
+            if namespace is not None and obj["metadata"].get("namespace") != namespace:
+                continue
+            item = json.loads(json.dumps(obj))
+            if api_version.startswith(ISTIO):
+                item["apiVersion"] = api_version
+            else:
+                # The real API server leaves kind/apiVersion out of built-in list items.
+                item.pop("kind", None)
+                item.pop("apiVersion", None)
+            items.append(item)
+        return items
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _status(self, code: int, reason: str, message: str) -> None:
+                self._send(
+                    code,
+                    {
+                        "kind": "Status",
+                        "apiVersion": "v1",
+                        "status": "Failure",
+                        "message": message,
+                        "reason": reason,
+                        "code": code,
+                    },
+                )
+
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                query = parse_qs(url.query)
+                emulator.requests.append(("GET", url.path, query))
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    self._status(401, "Unauthorized", "Unauthorized")
+                    return
+                if url.path.rstrip("/") == "/apis":
+                    self._send(200, emulator._discovery())
+                    return
+                route = emulator._route(url.path)
+                if route is None:
+                    self._status(
+                        404, "NotFound", "the server could not find the requested resource"
+                    )
+                    return
+                plural, namespace, api_version = route
+                failure = emulator.failures.get(plural)
+                if failure == 403:
+                    self._status(
+                        403,
+                        "Forbidden",
+                        f'{plural} is forbidden: User "system:serviceaccount:mesh:auditor" '
+                        f'cannot list resource "{plural}"',
+                    )
+                    return
+                if failure:
+                    reason = "NotFound" if failure == 404 else "InternalError"
+                    self._status(failure, reason, f"emulated {failure} for {plural}")
+                    return
+                items = emulator._items(plural, namespace, api_version)
+                start = int(base64.b64decode(query["continue"][0])) if "continue" in query else 0
+                limit = int(query.get("limit", [0])[0]) or len(items)
+                if emulator.max_page:
+                    limit = min(limit, emulator.max_page)
+                page = items[start : start + limit]
+                meta: dict[str, Any] = {"resourceVersion": "1000"}
+                if start + limit < len(items):
+                    meta["continue"] = base64.b64encode(str(start + limit).encode()).decode()
+                kind = "List" if api_version.startswith(ISTIO) else f"{plural.title()}List"
+                self._send(
+                    200, {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": page}
+                )
+
+            def _refuse(self) -> None:
+                emulator.requests.append((self.command, urlparse(self.path).path, {}))
+                self._status(405, "MethodNotAllowed", "the emulator is read-only")
+
+            do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
+
+        return Handler

@@ -1,0 +1,126 @@
+"""Bad input gets one clear line and a documented exit code; the database is untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import Scenario, run, scan_json
+
+
+@pytest.fixture
+def stored(scenario: Scenario) -> Scenario:
+    assert (
+        scan_json(
+            "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
+        )[0].exit_code
+        == 0
+    )
+    return scenario
+
+
+def _bad_scan(s: Scenario, tmp_path: Path, case: str) -> list[str]:
+    dump = tmp_path / "bad.yaml"
+    repo = str(s.repo.path)
+    if case == "malformed-yaml":
+        dump.write_text("apiVersion: v1\nkind: List\nitems:\n- kind: [oops\n")
+    elif case == "not-a-list":
+        dump.write_text("hello: world\n")
+    elif case == "item-not-object":
+        dump.write_text("apiVersion: v1\nkind: List\nitems:\n- 42\n")
+    elif case == "empty-dump":
+        dump.write_text("")
+    elif case == "missing-dump":
+        dump = tmp_path / "absent.yaml"
+    elif case == "malformed-json":
+        dump = tmp_path / "bad.json"
+        dump.write_text('{"kind": "List", "items": [}')
+    else:
+        dump = s.dump
+        if case == "missing-repo":
+            repo = str(tmp_path / "nope")
+        elif case == "not-git":
+            repo = str(tmp_path)
+        elif case == "bad-ref":
+            return ["--repo", repo, "--ref", "no-such-branch", "--cluster-dump", str(dump)]
+    return ["--repo", repo, "--cluster-dump", str(dump)]
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "message"),
+    [
+        ("malformed-yaml", 2, "bad.yaml:4: invalid YAML"),
+        ("not-a-list", 2, "bad.yaml:1: not a Kubernetes List or object"),
+        ("item-not-object", 2, "bad.yaml:1: item 0 is not a Kubernetes object"),
+        ("empty-dump", 2, "empty cluster dump"),
+        ("missing-dump", 2, "cluster dump not found"),
+        ("malformed-json", 2, "bad.json:1: "),
+        ("missing-repo", 2, "repo not found"),
+        ("not-git", 2, "not a git repository"),
+        ("bad-ref", 2, "unknown ref 'no-such-branch'"),
+    ],
+)
+def test_bad_input(stored: Scenario, tmp_path: Path, case: str, code: int, message: str) -> None:
+    (tmp_path / "inner").mkdir()
+    before = stored.db.read_bytes()
+    result = run("scan", "--db", stored.db, *_bad_scan(stored, tmp_path / "inner", case))
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("mesh-audit: error: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert stored.db.read_bytes() == before
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = run(
+        "scan", "--debug", "--repo", tmp_path / "nope", "--cluster-dump", tmp_path / "x.yaml"
+    )
+    assert result.exit_code == 2 and "Traceback" in result.stderr
+
+
+def test_usage_errors_exit_2(stored: Scenario) -> None:
+    assert run("scan", "--format", "xml").exit_code == 2
+    both = run("scan", "-n", "a", "-A", "--cluster-dump", stored.dump)
+    assert both.exit_code == 2 and "cannot be combined" in both.stderr
+    assert run("scan", "--cluster-dump", stored.dump, "--context", "x").exit_code == 2
+
+
+def test_findings_filters(stored: Scenario) -> None:
+    def names(*args: str) -> list[tuple[str, str]]:
+        out = run("findings", "--db", str(stored.db), "--format", "json", *args)
+        assert out.exit_code == 0
+        return sorted((f["rule"], f["name"]) for f in json.loads(out.stdout)["findings"])
+
+    assert names("--owner", "sandbox-team") == [("MA101", "hotfix")]
+    assert (
+        names("--rule", "ownerless")
+        == names("--rule", "MA201")
+        == [("MA201", "ghost"), ("MA201", "stray")]
+    )
+    assert names("--status", "resolved") == []
+    assert len(names("--status", "all")) == 6
+    doc = json.loads(run("findings", "--db", str(stored.db), "--format", "json").stdout)
+    assert "resolved_at" in doc["findings"][0]
+
+
+def test_rules_command_lists_and_explains() -> None:
+    listing = run("rules", "--format", "json")
+    ids = [r["id"] for r in json.loads(listing.stdout)["rules"]]
+    assert ids == ["MA101", "MA102", "MA103", "MA201"]
+    detail = run("rules", "spec-drift", "--format", "table")
+    assert "MA103 spec-drift" in detail.stdout and "max-differences" in detail.stdout
+    assert run("rules", "MA999").exit_code == 2
+
+
+def test_demo_runs_and_finds_each_rule(tmp_path: Path) -> None:
+    result = run("demo", "--dir", tmp_path / "demo", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {f["rule"] for f in doc["findings"]} == {"MA101", "MA102", "MA103", "MA201"}
+    assert doc["scan"]["complete"] and doc["scan"]["cluster"] == "demo"
+    again = run("demo", "--dir", tmp_path / "demo")
+    assert again.exit_code == 2 and "already exists" in again.stderr

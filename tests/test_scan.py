@@ -1,0 +1,171 @@
+"""End-to-end scans through the CLI, against a real Git repo and a cluster dump."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Scenario, findings_of, run, scan_json
+
+FINDING_KEYS = {
+    "rule",
+    "rule_name",
+    "severity",
+    "cluster",
+    "kind",
+    "namespace",
+    "name",
+    "owner",
+    "owner_source",
+    "message",
+    "fingerprint",
+    "status",
+    "first_seen",
+    "last_seen",
+    "source",
+    "evidence",
+}
+
+
+def test_scan_finds_each_state_and_owner_source(scenario: Scenario) -> None:
+    result, doc = scan_json(
+        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
+    )
+    assert result.exit_code == 0, result.output
+    assert findings_of(doc) == Scenario.EXPECTED
+    assert all(set(f) == FINDING_KEYS for f in doc["findings"])
+    by = {(f["rule"], f["name"]): f for f in doc["findings"]}
+    assert (by["MA101", "hotfix"]["owner"], by["MA101", "hotfix"]["owner_source"]) == (
+        "sandbox-team",
+        "namespace-label",
+    )
+    drift = by["MA103", "cart"]
+    assert (drift["owner"], drift["owner_source"]) == ("cart-team", "live-label")
+    assert drift["source"]["path"] == "apps/shop/routes.yaml"
+    assert drift["source"]["line"] > 1
+    assert drift["evidence"]["differences"] == [
+        {"path": "spec.subsets[0].labels.version", "git": "v1", "live": "v1-hotfix"}
+    ]
+    ghost = by["MA201", "ghost"]
+    assert ghost["owner"] is None
+    assert "Carol Example <carol@example.com>" in ghost["evidence"]["leads"][0]
+    assert "kubectl-edit" in by["MA201", "stray"]["evidence"]["leads"][0]
+    scan = doc["scan"]
+    assert scan["complete"] is True and scan["cluster"] == "cluster"
+    assert scan["commit"] == scenario.repo.git("rev-parse", "HEAD")
+    assert (scan["findings"], scan["new"], scan["resolved"]) == (6, 6, 0)
+
+
+def test_codeowners_gives_owner_when_labels_do_not(scenario: Scenario) -> None:
+    scenario.objects[4]["spec"] = {"hosts": ["checkout"]}  # drift checkout so it gets a finding
+    from conftest import dump
+
+    dump(scenario.dump, scenario.objects)
+    _, doc = scan_json(
+        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
+    )
+    checkout = next(f for f in doc["findings"] if f["name"] == "checkout")
+    assert (checkout["owner"], checkout["owner_source"]) == ("@acme/shop", "codeowners")
+
+
+def test_rescan_keeps_first_seen_and_resolves_fixed_findings(scenario: Scenario) -> None:
+    args = ("--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db)
+    _, first = scan_json(*args)
+    _, second = scan_json(*args)
+    assert {f["fingerprint"]: f["first_seen"] for f in first["findings"]} == {
+        f["fingerprint"]: f["first_seen"] for f in second["findings"]
+    }
+    assert second["scan"]["new"] == 0
+    # The hotfix is deleted from the cluster: its finding resolves.
+    from conftest import dump
+
+    dump(scenario.dump, [o for o in scenario.objects if o["metadata"]["name"] != "hotfix"])
+    _, third = scan_json(*args)
+    assert third["scan"]["resolved"] == 1
+    resolved = json.loads(
+        run("findings", "--db", scenario.db, "--status", "resolved", "--format", "json").stdout
+    )
+    assert [(f["rule"], f["name"]) for f in resolved["findings"]] == [("MA101", "hotfix")]
+    assert resolved["findings"][0]["resolved_at"]
+    # It comes back: the same finding reopens with its first_seen kept.
+    dump(scenario.dump, scenario.objects)
+    _, fourth = scan_json(*args)
+    assert fourth["scan"]["reopened"] == 1
+    hotfix = next(f for f in fourth["findings"] if f["name"] == "hotfix")
+    assert hotfix["status"] == "open"
+    assert (
+        hotfix["first_seen"]
+        == next(f for f in first["findings"] if f["name"] == "hotfix")["first_seen"]
+    )
+
+
+def test_namespace_scoped_scan_only_resolves_inside_its_scope(scenario: Scenario) -> None:
+    args = ("--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db)
+    scan_json(*args)
+    result, doc = scan_json(*args, "-n", "shop")
+    assert result.exit_code == 0
+    assert {f["namespace"] for f in doc["findings"]} == {"shop"}
+    assert doc["scan"]["resolved"] == 0
+    still_open = json.loads(run("findings", "--db", scenario.db, "--format", "json").stdout)[
+        "findings"
+    ]
+    assert len(still_open) == 6
+
+
+def test_fail_on_threshold(scenario: Scenario) -> None:
+    args = ("--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db)
+    assert scan_json(*args, "--fail-on", "high")[0].exit_code == 1
+    assert scan_json(*args, "--fail-on", "critical")[0].exit_code == 0
+
+
+def test_ref_reads_the_commit_not_the_work_tree(scenario: Scenario) -> None:
+    first = scenario.repo.git("rev-list", "--max-parents=0", "HEAD")
+    (scenario.repo.path / "apps" / "old" / "ghost.yaml").unlink()  # uncommitted: ignored
+    _, head = scan_json(
+        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
+    )
+    assert ("MA102", "VirtualService", "old/ghost") in findings_of(head)
+    assert any("uncommitted changes are ignored" in n for n in head["scan"]["notes"])
+    _, old = scan_json(
+        "--repo",
+        scenario.repo.path,
+        "--ref",
+        first,
+        "--cluster-dump",
+        scenario.dump,
+        "--db",
+        scenario.db,
+    )
+    assert ("MA102", "VirtualService", "old/ghost") not in findings_of(old)
+    assert old["scan"]["commit"] == first
+
+
+def test_table_output_groups_by_owner(scenario: Scenario) -> None:
+    result = run(
+        "scan",
+        "--format",
+        "table",
+        "--repo",
+        scenario.repo.path,
+        "--cluster-dump",
+        scenario.dump,
+        "--db",
+        scenario.db,
+    )
+    assert result.exit_code == 0
+    out = result.stdout
+    assert out.index("cart-team") < out.index("sandbox-team") < out.index("(no owner)")
+    assert "Scan #1 of cluster" in out
+
+
+def test_disabled_rule_and_severity_override_from_repo_config(scenario: Scenario) -> None:
+    scenario.repo.commit(
+        {
+            ".mesh-audit.yaml": "rules:\n  ownerless: {enabled: false}\n  MA103: {severity: critical}\n"
+        }
+    )
+    _, doc = scan_json(
+        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
+    )
+    assert {f["rule"] for f in doc["findings"]} == {"MA101", "MA102", "MA103"}
+    assert next(f for f in doc["findings"] if f["rule"] == "MA103")["severity"] == "critical"
+    assert "MA201" not in doc["scan"]["rules"]

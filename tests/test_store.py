@@ -1,0 +1,128 @@
+"""The SQLite store: migrations, atomic scans, locking, stable fingerprints."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from auditor import store
+from auditor.errors import SourceError
+from auditor.model import Finding, ObjectKey, Severity
+from conftest import Scenario, run, scan_json
+
+
+def _args(s: Scenario) -> tuple:
+    return ("--repo", s.repo.path, "--cluster-dump", s.dump, "--db", s.db)
+
+
+def _tables(db: Path) -> dict[str, list]:
+    conn = sqlite3.connect(db)
+    try:
+        names = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
+        return {n: conn.execute(f"SELECT * FROM [{n}] ORDER BY 1").fetchall() for n in names}
+    finally:
+        conn.close()
+
+
+def test_schema_is_migrated_once(scenario: Scenario) -> None:
+    scan_json(*_args(scenario))
+    scan_json(*_args(scenario))
+    tables = _tables(scenario.db)
+    assert {"scans", "findings", "sightings", "_sqlite_migrations"} <= set(tables)
+    assert [r[2] for r in tables["_sqlite_migrations"]] == ["m001_initial"]
+    assert len(tables["scans"]) == 2 and len(tables["sightings"]) == 12
+
+
+def _finding(name: str, message: str = "m", line: int = 1) -> Finding:
+    from auditor.model import SourceRef
+
+    return Finding(
+        "MA101",
+        "unmanaged",
+        Severity.LOW,
+        "c",
+        ObjectKey("g", "K", "ns", name),
+        None,
+        None,
+        message,
+        f"fp-{name}",
+        "",
+        {},
+        SourceRef("a.yaml", line, None),
+    )
+
+
+def _record(path: Path, findings, **kw) -> tuple:
+    scan = store.ScanRecord(
+        "t0", "t1", "c", None, "dump:x", (), "r", "HEAD", "abc", "0", (), (), ("MA101",), 1
+    )
+    return store.record(path, scan, findings, **kw)
+
+
+def test_interrupted_scan_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    _record(db, [_finding("one")])
+    before = _tables(db)
+
+    def interrupted():
+        yield _finding("two")
+        raise KeyboardInterrupt
+
+    class Lazy(list):
+        def __iter__(self):
+            return interrupted()
+
+    with pytest.raises(KeyboardInterrupt):
+        _record(db, Lazy())
+    assert _tables(db) == before
+
+
+def test_second_writer_waits_then_fails_clearly(scenario: Scenario) -> None:
+    scan_json(*_args(scenario))
+    holder = sqlite3.connect(scenario.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        before = scenario.db.read_bytes()
+        result = run("scan", *_args(scenario), "--lock-timeout", "0.05")
+        assert result.exit_code == 3
+        assert "is locked by another mesh-audit run" in result.stderr
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert scenario.db.read_bytes() == before
+    assert run("scan", *_args(scenario), "--format", "json").exit_code == 0
+
+
+def test_fingerprint_ignores_message_line_and_severity(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    _, rows1 = _record(db, [_finding("x", "first wording", 3)])
+    scan2, rows2 = _record(db, [_finding("x", "second wording", 9)])
+    assert rows1[0]["fingerprint"] == rows2[0]["fingerprint"]
+    assert (
+        scan2["new"] == 0
+        and rows2[0]["message"] == "second wording"
+        and rows2[0]["source_line"] == 9
+    )
+
+
+def test_not_a_database_is_refused_before_reading_anything(scenario: Scenario) -> None:
+    scenario.db.write_text(
+        "not sqlite at all, just text that is long enough to have a header........"
+    )
+    before = scenario.db.read_bytes()
+    result = run("scan", *_args(scenario))
+    assert result.exit_code == 3
+    assert "is not readable" in result.stderr
+    assert scenario.db.read_bytes() == before
+
+
+def test_query_needs_an_existing_database(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="database not found"):
+        store.query(tmp_path / "none.db", None, None, None)
+    result = run("findings", "--db", tmp_path / "none.db")
+    assert result.exit_code == 3 and not (tmp_path / "none.db").exists()
