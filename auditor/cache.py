@@ -39,7 +39,8 @@ def save(path: Path, data: Any) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, separators=(",", ":"))
+                # dumps() is the C encoder; dump() to a file falls back to pure Python.
+                fh.write(json.dumps(data, separators=(",", ":")))
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from auditor import __version__, store
+from auditor import store
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.model import Severity
 from auditor.progress import counter
@@ -130,7 +130,7 @@ def _format(fmt: str | None) -> str:
 
 
 @click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="mesh-audit")
+@click.version_option(package_name="mesh-audit", prog_name="mesh-audit")
 @debug_option
 def cli() -> None:
     """Audit Istio routing config: the live cluster against its GitOps repo.

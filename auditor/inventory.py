@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from auditor.kinds import AUDITED, key_of
@@ -17,6 +18,7 @@ from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 
 _AUDITED_KINDS = {k.kind for k in AUDITED}
+_KEY_ORDER = attrgetter("group", "kind", "namespace", "name")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def build(live: LiveSnapshot, git: GitSnapshot, owner_keys: tuple[str, ...]) -> 
     }
     resolver = OwnerResolver(owner_keys, namespaces, git.codeowners)
     resources = []
-    for key in sorted(live_audited.keys() | manifests.keys()):
+    for key in sorted(live_audited.keys() | manifests.keys(), key=_KEY_ORDER):
         obj = live_audited.get(key)
         manifest = manifests.get(key)
         state = _state(obj, manifest, key.kind in live.unread)

@@ -61,8 +61,10 @@ def _walk(git: Any, live: Any, path: str) -> Iterator[Difference]:
 
 def spec_diff(git_obj: dict[str, Any], live_obj: dict[str, Any]) -> tuple[Difference, ...]:
     """Each differing leaf path of the normalized specs, with both values."""
-    git = normalize(git_obj.get("spec") or {})
-    live = normalize(live_obj.get("spec") or {})
+    git_spec, live_spec = git_obj.get("spec") or {}, live_obj.get("spec") or {}
+    if git_spec == live_spec:
+        return ()
+    git, live = normalize(git_spec), normalize(live_spec)
     if git == live:
         return ()
     return tuple(_walk(git, live, "spec"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from codeowners import CodeOwners
@@ -51,15 +52,27 @@ class OwnerResolver:
             or _from_meta(
                 manifest and manifest.obj, self.keys, S.MANIFEST_LABEL, S.MANIFEST_ANNOTATION
             )
-            or _from_meta(
-                self.namespaces.get(namespace), self.keys, S.NAMESPACE_LABEL, S.NAMESPACE_ANNOTATION
-            )
+            or self._namespace_owner(namespace)
         )
-        if owner is None and manifest is not None and self.codeowners is not None:
-            names = [name for _, name in self.codeowners.of(manifest.path)]
-            if names:
-                owner = Owner(" ".join(names), S.CODEOWNERS)
+        if owner is None and manifest is not None:
+            owner = self._codeowner(manifest.path)
         return owner
+
+    @functools.cache  # noqa: B019 - one resolver per scan; many resources share a namespace
+    def _namespace_owner(self, namespace: str) -> Owner | None:
+        return _from_meta(
+            self.namespaces.get(namespace),
+            self.keys,
+            OwnerSource.NAMESPACE_LABEL,
+            OwnerSource.NAMESPACE_ANNOTATION,
+        )
+
+    @functools.cache  # noqa: B019 - one resolver per scan; many documents share a file
+    def _codeowner(self, path: str) -> Owner | None:
+        if self.codeowners is None:
+            return None
+        names = [name for _, name in self.codeowners.of(path)]
+        return Owner(" ".join(names), OwnerSource.CODEOWNERS) if names else None
 
 
 def leads(live: dict[str, Any] | None, manifest: Manifest | None) -> tuple[str, ...]:

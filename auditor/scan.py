@@ -6,13 +6,15 @@ opened for writing, so bad input leaves the database exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__, engine, store
+from auditor import engine, store, version
 from auditor.config import load_config
 from auditor.inventory import build
 from auditor.rulespec import Rule
@@ -69,7 +71,25 @@ def _partial_reasons(live: LiveSnapshot, errors: Sequence[ParseError]) -> tuple[
     return tuple(reasons)
 
 
+@contextmanager
+def _bulk_load() -> Iterator[None]:
+    """Pause the cyclic GC: loading builds ~10^6 acyclic containers, and the collector's
+    repeated passes over them cost about half the load time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> ScanOutcome:
+    with _bulk_load():
+        return _run_scan(req, catalog, advance)
+
+
+def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> ScanOutcome:
     started = utc_now()
     store.check_readable(req.db)
     git = read_repo(req.repo, req.ref, req.paths, on_file=lambda n: advance("manifests", n))
@@ -91,7 +111,7 @@ def run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sca
         repo=git.repo,
         ref=git.ref,
         commit=git.commit,
-        tool_version=__version__,
+        tool_version=version(),
         partial_reasons=_partial_reasons(live, git.errors),
         notes=live.notes + git.notes + dup_notes,
         rules=tuple(rc.rule.id for rc in config.enabled),

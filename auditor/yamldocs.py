@@ -1,7 +1,8 @@
 """Multi-document YAML/JSON parsing that remembers where each document starts.
 
-Documents are split on `---` lines and parsed one by one, so one broken document
-costs only itself, and every error names its file and line.
+A file is parsed in one pass; only when that fails is it split on `---` lines and
+parsed document by document, so one broken document costs only itself, and every
+error names its file and line.
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ def _parse_chunk(offset: int, chunk: str) -> Document | None:
         loader.dispose()
 
 
+def _parse_stream(text: str) -> list[Document]:
+    """The fast path: one loader for the whole file."""
+    loader = _LineLoader(text)
+    docs = []
+    try:
+        while loader.check_data():
+            data = loader.get_data()
+            if data is not None:
+                docs.append(Document(loader.first_line + 1, data))
+    finally:
+        loader.dispose()
+    return docs
+
+
 def _error_line(exc: yaml.YAMLError, chunk: str) -> int:
     """1-based line of a YAML error; at end of input, where the open construct began."""
     problem = getattr(exc, "problem_mark", None)
@@ -88,6 +103,10 @@ def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
                 return [], [ParseError(path, getattr(exc, "lineno", 1), str(exc).split(":")[0])]
         else:
             return [Document(text.count("\n", 0, len(text) - len(stripped)) + 1, data)], []
+    try:
+        return _parse_stream(text), []
+    except yaml.YAMLError:
+        pass  # parse document by document to keep every good one and locate the bad
     docs: list[Document] = []
     errors: list[ParseError] = []
     for offset, chunk in _chunks(text):

@@ -7,9 +7,11 @@ repeat scan of an unchanged repo parses nothing.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ CONFIG_NAME = ".mesh-audit.yaml"
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _USERINFO = re.compile(r"//[^/@]*@")
 OnFile = Callable[[int], None]
+# Below this many unparsed files, starting worker processes costs more than it saves.
+_PARALLEL_MIN = 400
 
 
 @dataclass(frozen=True)
@@ -158,34 +162,43 @@ def _kustomize_namespaces(kustomizations: dict[str, dict[str, Any]], path: str) 
     return namespace
 
 
+def _parse_blob(text: str, path: str) -> dict[str, Any]:
+    """A blob's cache entry: its Kubernetes documents, parse errors, template flag."""
+    docs, errors = parse(text, path)
+    template = bool(errors) and "{{" in text
+    return {
+        "docs": [
+            [d.line, d.data] for d in docs if is_k8s_object(d.data) or path.endswith(KUSTOMIZATIONS)
+        ],
+        "errors": [] if template else [[e.line, e.problem] for e in errors],
+        "template": template,
+    }
+
+
+def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
+    """Parse on every core when there is enough to parse: YAML construction is CPU-bound."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(texts) < _PARALLEL_MIN:
+        return [_parse_blob(t, p) for t, p in zip(texts, paths, strict=True)]
+    chunk = max(1, len(texts) // (workers * 4))
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(_parse_blob, texts, paths, chunksize=chunk))
+
+
 def _read_blobs(
     repo: Any, files: list[tuple[str, str]], slot: Path, on_file: OnFile | None
 ) -> dict[str, dict[str, Any]]:
-    """blob id -> {"docs": [[line, data]...], "errors": [[line, problem]...]}."""
+    """blob id -> cache entry; only blobs not parsed by an earlier scan are read."""
     cached = cache.load(slot / "blobs.json")
     old: dict[str, Any] = cached if isinstance(cached, dict) else {}
-    parsed: dict[str, dict[str, Any]] = {}
-    for n, (blob, path) in enumerate(files, 1):
-        if blob in parsed:
-            continue
-        entry = old.get(blob)
-        if entry is None:
-            raw = repo.odb.stream(bytes.fromhex(blob)).read()
-            text = raw.decode("utf-8", errors="replace")
-            docs, errors = parse(text, path)
-            template = bool(errors) and "{{" in text
-            entry = {
-                "docs": [
-                    [d.line, d.data]
-                    for d in docs
-                    if is_k8s_object(d.data) or path.endswith(KUSTOMIZATIONS)
-                ],
-                "errors": [] if template else [[e.line, e.problem] for e in errors],
-                "template": template,
-            }
-        parsed[blob] = entry
+    parsed = {blob: old[blob] for blob, _ in files if blob in old}
+    todo = {blob: path for blob, path in files if blob not in parsed}
+    texts = []
+    for n, blob in enumerate(todo, 1):
+        texts.append(repo.odb.stream(bytes.fromhex(blob)).read().decode("utf-8", errors="replace"))
         if on_file and n % 200 == 0:
             on_file(200)
+    parsed.update(zip(todo, _parse_all(texts, list(todo.values())), strict=True))
     if parsed.keys() != old.keys():
         cache.save(slot / "blobs.json", parsed)
     return parsed

@@ -1,0 +1,164 @@
+"""Generate a large GitOps repo and the matching cluster dump for benchmarks.
+
+    python bench/generate.py OUT_DIR [--services 5000] [--commits 1000]
+
+The repo gets one file per service (a VirtualService and a DestinationRule: 10,000
+documents for 5,000 services), built through `git fast-import` with dated commits:
+batches that add services, hundreds of small edits by different authors, and one mass
+commit that bumps every apiVersion. The dump (`-o json` shape) matches the repo except
+for 1% drifted, 1% live-only and 1% git-only resources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+from pathlib import Path
+
+import yaml
+
+TEAMS = 50
+START = 1_700_000_000  # 2023-11-14
+
+
+def _docs(i: int, api: str, weight: int) -> list[dict]:
+    name, ns = f"svc-{i:05d}", f"team-{i % TEAMS:02d}"
+    host = f"{name}.{ns}.svc.cluster.local"
+    vs = {
+        "apiVersion": f"networking.istio.io/{api}",
+        "kind": "VirtualService",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "hosts": [host],
+            "http": [
+                {
+                    "route": [
+                        {"destination": {"host": host, "subset": "v1"}, "weight": 100 - weight},
+                        {"destination": {"host": host, "subset": "v2"}, "weight": weight},
+                    ],
+                    "timeout": "5s",
+                    "retries": {"attempts": 2, "perTryTimeout": "2s"},
+                }
+            ],
+        },
+    }
+    dr = {
+        "apiVersion": f"networking.istio.io/{api}",
+        "kind": "DestinationRule",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "host": host,
+            "trafficPolicy": {"connectionPool": {"http": {"maxRetries": 3}}},
+            "subsets": [
+                {"name": "v1", "labels": {"version": "v1"}},
+                {"name": "v2", "labels": {"version": "v2"}},
+            ],
+        },
+    }
+    return [vs, dr]
+
+
+def _blob(docs: list[dict]) -> bytes:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return "---\n".join(yaml.dump(d, Dumper=dumper, sort_keys=False) for d in docs).encode()
+
+
+def generate(out: Path, services: int, commits: int) -> None:
+    rng = random.Random(42)
+    repo = out / "gitops"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    weights = {i: 0 for i in range(services)}
+    api = "v1beta1"
+    stream: list[bytes] = []
+    when = START
+    mark = 0
+
+    def commit(message: str, author: str, files: dict[str, bytes]) -> None:
+        nonlocal when, mark
+        when += 3600 * rng.randint(1, 30)
+        mark += 1
+        msg = message.encode()
+        stream.append(b"commit refs/heads/main\n")
+        stream.append(f"mark :{mark}\n".encode())
+        who = f"{author} <{author.lower().replace(' ', '.')}@example.com> {when} +0000\n".encode()
+        stream.append(b"author " + who + b"committer " + who)
+        stream.append(f"data {len(msg)}\n".encode() + msg + b"\n")
+        if mark > 1:
+            stream.append(f"from :{mark - 1}\n".encode())
+        for path, data in files.items():
+            stream.append(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+
+    def path(i: int) -> str:
+        return f"apps/team-{i % TEAMS:02d}/svc-{i:05d}.yaml"
+
+    owners = "".join(f"/apps/team-{t:02d}/ @acme/team-{t:02d}\n" for t in range(TEAMS)).encode()
+    batch = max(1, services // 50)
+    for start in range(0, services, batch):
+        files = {
+            path(i): _blob(_docs(i, api, 0)) for i in range(start, min(services, start + batch))
+        }
+        if start == 0:
+            files["CODEOWNERS"] = owners
+        commit(f"add services {start}..{start + batch - 1}", "Platform Bot", files)
+    authors = [f"Dev {n}" for n in range(40)]
+    edits = commits - 50 - 1
+    for n in range(edits):
+        if n == edits // 2:
+            api = "v1"
+            commit(
+                "bump networking.istio.io to v1",
+                "Platform Bot",
+                {path(i): _blob(_docs(i, api, weights[i])) for i in range(services)},
+            )
+        touched = rng.sample(range(services), 3)
+        for i in touched:
+            weights[i] = rng.choice([0, 10, 20, 50])
+        commit(
+            f"canary tweak #{n}",
+            rng.choice(authors),
+            {path(i): _blob(_docs(i, api, weights[i])) for i in touched},
+        )
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
+
+    items = []
+    for i in range(services):
+        docs = _docs(i, "v1", weights[i])
+        if i % 100 == 1:  # drifted: a hand edit of the canary weight
+            docs[0]["spec"]["http"][0]["route"][1]["weight"] = 33
+            docs[0]["spec"]["http"][0]["route"][0]["weight"] = 67
+        if i % 100 == 2:  # git-only: not applied
+            continue
+        for d in docs:
+            d["metadata"].update(
+                uid=f"uid-{i}-{d['kind']}",
+                resourceVersion=str(1000 + i),
+                generation=1,
+                creationTimestamp="2024-01-01T00:00:00Z",
+            )
+        items.extend(docs)
+    for i in range(services, services + services // 100):  # live-only
+        items.extend(_docs(i, "v1", 0))
+    for t in range(TEAMS):
+        items.append(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{t:02d}"}}
+        )
+    (out / "cluster.json").write_text(
+        json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--services", type=int, default=5000)
+    parser.add_argument("--commits", type=int, default=1000)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=False)
+    generate(args.out, args.services, args.commits)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Benchmark `mesh-audit scan`: wall time and peak memory, first scan and repeat scan.
+
+    python bench/run.py [--services 5000] [--commits 1000] [--keep DIR]
+
+Each scan runs as its own process (imports included), as a user or cron job runs it.
+The first scan starts with an empty cache and database; repeat scans change nothing
+(the median is reported: these shared machines are noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from generate import generate
+
+
+def _scan(work: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one scan process."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "auditor",
+        "scan",
+        "--repo",
+        str(work / "gitops"),
+        "--cluster-dump",
+        str(work / "cluster.json"),
+        "--db",
+        str(work / "bench.db"),
+        "--format",
+        "json",
+    ]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    errors = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        sys.exit(f"scan failed with exit code {proc.returncode}: {errors.strip()}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=5000)
+    parser.add_argument("--commits", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5, help="Repeat scans to time.")
+    parser.add_argument("--keep", type=Path, help="Keep the generated inputs here.")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="mesh-audit-bench-"))
+    t0 = time.perf_counter()
+    generate(work, args.services, args.commits)
+    print(
+        f"generated {args.services * 2} documents, {args.commits}+ commits in "
+        f"{time.perf_counter() - t0:.1f}s under {work}"
+    )
+    env = {**os.environ, "MESH_AUDIT_CACHE": str(work / "cache")}
+    wall, rss = _scan(work, env)
+    print(f"first scan   wall {wall:6.2f} s   peak RSS {rss:6.0f} MiB   (empty cache and database)")
+    repeats = [_scan(work, env) for _ in range(args.repeats)]
+    walls = sorted(w for w, _ in repeats)
+    print(
+        f"repeat scan  wall {statistics.median(walls):6.2f} s   peak RSS "
+        f"{max(r for _, r in repeats):6.0f} MiB   (median of {len(walls)}, max {walls[-1]:.2f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
