@@ -169,3 +169,52 @@ def test_disabled_rule_and_severity_override_from_repo_config(scenario: Scenario
     assert {f["rule"] for f in doc["findings"]} == {"MA101", "MA102", "MA103"}
     assert next(f for f in doc["findings"] if f["rule"] == "MA103")["severity"] == "critical"
     assert "MA201" not in doc["scan"]["rules"]
+
+
+def test_multi_document_and_json_dumps_give_the_same_findings(scenario: Scenario, tmp_path) -> None:
+    import yaml as pyyaml
+
+    stream = tmp_path / "stream.yaml"
+    stream.write_text(pyyaml.safe_dump_all(scenario.objects))
+    as_json = tmp_path / "cluster.json"
+    as_json.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": scenario.objects}))
+    for path in (stream, as_json):
+        _, doc = scan_json(
+            "--repo",
+            scenario.repo.path,
+            "--cluster-dump",
+            path,
+            "--db",
+            tmp_path / "x.db",
+            "--cluster-name",
+            "c",
+        )
+        assert findings_of(doc) == Scenario.EXPECTED
+
+
+def test_owner_annotation_on_manifest_and_github_codeowners_first(scenario: Scenario) -> None:
+    from conftest import CART_VS, manifest
+
+    scenario.repo.commit(
+        {
+            ".github/CODEOWNERS": "apps/old/ @acme/archaeology\n",
+            "apps/old/ghost.yaml": manifest("VirtualService", "ghost", CART_VS, namespace="old"),
+            "apps/old/other.yaml": manifest(
+                "VirtualService",
+                "other",
+                CART_VS,
+                namespace="old",
+                annotations={"mesh-audit.io/owner": "someone"},
+            ),
+        }
+    )
+    _, doc = scan_json(
+        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
+    )
+    owners = {
+        f["name"]: (f["owner"], f["owner_source"]) for f in doc["findings"] if f["rule"] == "MA102"
+    }
+    assert owners == {
+        "ghost": ("@acme/archaeology", "codeowners"),
+        "other": ("someone", "manifest-annotation"),
+    }
