@@ -71,6 +71,15 @@ class Commit:
 
 
 @dataclass(frozen=True)
+class Change:
+    """When a resource last meaningfully changed, and how that was decided."""
+
+    date: str
+    commit: str | None
+    basis: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     """One Kubernetes document in the GitOps repo."""
 

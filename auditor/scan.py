@@ -95,7 +95,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     git = read_repo(req.repo, req.ref, req.paths, on_file=lambda n: advance("manifests", n))
     config = load_config(req.config, git.config_text, catalog)
     live = read_live(req, advance)
-    inventory = build(live, git, config.owner_keys)
+    inventory = build(live, git, config.owner_keys, datetime.now(UTC))
     findings = engine.run(inventory, config, live.cluster)
     dup_notes = tuple(
         f"{key} is declared twice: {first} and {second} (the first is used)"

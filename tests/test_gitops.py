@@ -41,7 +41,11 @@ def test_documents_lines_and_last_commit_following_renames(make_repo) -> None:
     assert by["a"].commit.sha == rename and by["a"].commit.author == "Carol Example"
     assert by["g"].commit.author == "Bob Example" and by["g"].commit.date.startswith("2024-02-01")
     # History follows the rename back to the first commit under the old name.
-    assert [c.author for c in snap.history["new/routes.yaml"]] == ["Carol Example", "Alice Example"]
+    revisions = snap.timeline.revisions("new/routes.yaml")
+    assert [(r.commit.author, r.path) for r in revisions] == [
+        ("Carol Example", "new/routes.yaml"),
+        ("Alice Example", "old/routes.yaml"),
+    ]
 
 
 def test_kustomization_namespace_nearest_file_and_outer_override(make_repo) -> None:
@@ -106,7 +110,8 @@ def test_cache_makes_the_repeat_read_identical(make_repo, tmp_path: Path) -> Non
     cache_files = sorted(p.name for p in (tmp_path / "cache").rglob("*.json"))
     assert cache_files == ["blobs.json", "history.json"]
     second = read_repo(str(repo.path), None, ())
-    assert first.manifests == second.manifests and first.history == second.history
+    assert first.manifests == second.manifests
+    assert first.timeline.revisions("a.yaml") == second.timeline.revisions("a.yaml")
 
 
 def test_clone_url_is_cloned_then_fetched(make_repo) -> None:

@@ -7,30 +7,24 @@ repeat scan of an unchanged repo parses nothing.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor import cache
 from auditor.errors import InputError, SourceError
 from auditor.kinds import is_k8s_object, key_of, known_kind
-from auditor.model import Commit, Manifest
-from auditor.yamldocs import ParseError, parse
+from auditor.model import Manifest
+from auditor.sources.blobs import KUSTOMIZATIONS, OnFile, read_blobs
+from auditor.sources.history import MANIFEST_SUFFIXES, Timeline, read_history
+from auditor.yamldocs import ParseError
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 CONFIG_NAME = ".mesh-audit.yaml"
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _USERINFO = re.compile(r"//[^/@]*@")
-OnFile = Callable[[int], None]
-# Below this many unparsed files, starting worker processes costs more than it saves.
-_PARALLEL_MIN = 400
 
 
 @dataclass(frozen=True)
@@ -42,7 +36,7 @@ class GitSnapshot:
     errors: tuple[ParseError, ...] = ()
     codeowners: str | None = None
     config_text: str | None = None
-    history: dict[str, tuple[Commit, ...]] = field(default_factory=dict)
+    timeline: Timeline | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -94,54 +88,6 @@ def _ls_tree(repo: Any, sha: str, paths: tuple[str, ...]) -> list[tuple[str, str
     return files
 
 
-def _history(repo: Any, sha: str, slot: Path) -> dict[str, list[Commit]]:
-    """Commits touching each manifest path, newest first, in ONE `git log` pass.
-
-    Renames are followed: commits made under an older name count for the current one.
-    """
-    cached = cache.load(slot / "history.json")
-    if isinstance(cached, dict) and cached.get("commit") == sha:
-        return {p: [Commit(*c) for c in cs] for p, cs in cached["paths"].items()}
-    out = repo.git.log("-z", "-M", "--name-status", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI", sha)
-    history: dict[str, list[Commit]] = {}
-    current: dict[str, str] = {}
-    for record in out.split("\x1e"):
-        if not record:
-            continue
-        header, _, body = record.partition("\0")
-        tokens = body.lstrip("\n").split("\0")
-        touched: list[str] = []
-        i = 0
-        while i < len(tokens):
-            status = tokens[i].strip()
-            if not status:
-                i += 1
-                continue
-            if status[0] in "RC":
-                old, new = tokens[i + 1], tokens[i + 2]
-                name = current.get(new, new)
-                touched.append(name)
-                if status[0] == "R":
-                    current[old] = name
-                i += 3
-            else:
-                touched.append(current.get(tokens[i + 1], tokens[i + 1]))
-                i += 2
-        commit_sha, author, email, date = header.split("\x1f")
-        commit = Commit(commit_sha, author, email, date, len(touched))
-        for path in touched:
-            if path.endswith(MANIFEST_SUFFIXES):
-                history.setdefault(path, []).append(commit)
-    cache.save(
-        slot / "history.json",
-        {
-            "commit": sha,
-            "paths": {p: [list(c.__dict__.values()) for c in cs] for p, cs in history.items()},
-        },
-    )
-    return history
-
-
 def _kustomize_namespaces(kustomizations: dict[str, dict[str, Any]], path: str) -> str | None:
     """The namespace kustomize would give the file: the outermost listing kustomization wins."""
     namespace = None
@@ -160,48 +106,6 @@ def _kustomize_namespaces(kustomizations: dict[str, dict[str, Any]], path: str) 
             break
         folder = posixpath.dirname(folder)
     return namespace
-
-
-def _parse_blob(text: str, path: str) -> dict[str, Any]:
-    """A blob's cache entry: its Kubernetes documents, parse errors, template flag."""
-    docs, errors = parse(text, path)
-    template = bool(errors) and "{{" in text
-    return {
-        "docs": [
-            [d.line, d.data] for d in docs if is_k8s_object(d.data) or path.endswith(KUSTOMIZATIONS)
-        ],
-        "errors": [] if template else [[e.line, e.problem] for e in errors],
-        "template": template,
-    }
-
-
-def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
-    """Parse on every core when there is enough to parse: YAML construction is CPU-bound."""
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(texts) < _PARALLEL_MIN:
-        return [_parse_blob(t, p) for t, p in zip(texts, paths, strict=True)]
-    chunk = max(1, len(texts) // (workers * 4))
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_parse_blob, texts, paths, chunksize=chunk))
-
-
-def _read_blobs(
-    repo: Any, files: list[tuple[str, str]], slot: Path, on_file: OnFile | None
-) -> dict[str, dict[str, Any]]:
-    """blob id -> cache entry; only blobs not parsed by an earlier scan are read."""
-    cached = cache.load(slot / "blobs.json")
-    old: dict[str, Any] = cached if isinstance(cached, dict) else {}
-    parsed = {blob: old[blob] for blob, _ in files if blob in old}
-    todo = {blob: path for blob, path in files if blob not in parsed}
-    texts = []
-    for n, blob in enumerate(todo, 1):
-        texts.append(repo.odb.stream(bytes.fromhex(blob)).read().decode("utf-8", errors="replace"))
-        if on_file and n % 200 == 0:
-            on_file(200)
-    parsed.update(zip(todo, _parse_all(texts, list(todo.values())), strict=True))
-    if parsed.keys() != old.keys():
-        cache.save(slot / "blobs.json", parsed)
-    return parsed
 
 
 def read_repo(
@@ -226,8 +130,8 @@ def read_repo(
     rel_paths = tuple(p.strip("/") for p in paths if p.strip("/") not in ("", "."))
     try:
         files = _ls_tree(repo, commit.hexsha, rel_paths)
-        blobs = _read_blobs(repo, files, slot, on_file)
-        history = _history(repo, commit.hexsha, slot)
+        blobs = read_blobs(repo, files, slot, on_file)
+        history = read_history(repo, commit.hexsha, slot)
     except git.GitCommandError as exc:
         raise SourceError(f"git failed in {redact(spec)}: {(exc.stderr or '').strip()}") from None
     if rel_paths and not files:
@@ -247,8 +151,8 @@ def read_repo(
         entry = blobs[blob]
         templates += entry["template"]
         errors.extend(ParseError(path, line, problem) for line, problem in entry["errors"])
-        commits = history.get(path)
-        last = commits[0] if commits else None
+        revisions = history.get(path)
+        last = revisions[0].commit if revisions else None
         namespace = None
         for line, data in entry["docs"]:
             if not is_k8s_object(data) or known_kind(data) is None:
@@ -266,7 +170,7 @@ def read_repo(
         errors=tuple(errors),
         codeowners=_tree_text(commit, CODEOWNERS_PATHS),
         config_text=_tree_text(commit, (CONFIG_NAME,)),
-        history={p: tuple(cs) for p, cs in history.items()},
+        timeline=Timeline(repo, history, blobs),
         notes=tuple(notes),
     )
 

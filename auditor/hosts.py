@@ -1,0 +1,152 @@
+"""Host resolution as Istio does it: short names, FQDNs, wildcards and exportTo.
+
+A short name `reviews` used in namespace `ns` means `reviews.ns.svc.cluster.local`.
+A host resolves to a Service (`name.ns.svc.cluster.local`) or a ServiceEntry host,
+wildcards included, that is exported to the namespace looking it up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+DOMAIN = "svc.cluster.local"
+EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
+
+
+def fqdn(host: str, namespace: str) -> str:
+    """Qualify a short name with the namespace of the resource that uses it."""
+    if not host or "." in host or host.startswith("*"):
+        return host
+    return f"{host}.{namespace}.{DOMAIN}"
+
+
+def host_matches(a: str, b: str) -> bool:
+    """True when two hosts, either possibly a wildcard (`*.example.com`, `*`), overlap."""
+    if a == b or a == "*" or b == "*":
+        return True
+    if a.startswith("*") and b.startswith("*"):
+        return a[1:].endswith(b[1:]) or b[1:].endswith(a[1:])
+    if a.startswith("*"):
+        return b.endswith(a[1:])
+    if b.startswith("*"):
+        return a.endswith(b[1:])
+    return False
+
+
+def export_to(obj: dict[str, Any]) -> tuple[str, ...]:
+    """exportTo of a Service (annotation) or an Istio resource (spec); default everywhere."""
+    if obj.get("kind") == "Service":
+        raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(EXPORT_TO_ANNOTATION)
+        values = [v.strip() for v in raw.split(",")] if raw else []
+    else:
+        values = [str(v) for v in (obj.get("spec") or {}).get("exportTo") or []]
+    return tuple(v for v in values if v) or ("*",)
+
+
+def visible(owner_namespace: str, exported: Iterable[str], from_namespace: str) -> bool:
+    exported = tuple(exported)
+    if "~" in exported:
+        return False
+    return (
+        "*" in exported
+        or from_namespace in exported
+        or ("." in exported and from_namespace == owner_namespace)
+    )
+
+
+def lookup_namespaces(obj: dict[str, Any]) -> tuple[str, ...]:
+    """Where a VirtualService applies: its exportTo namespaces ("." and "*" mean its own)."""
+    own = obj["metadata"].get("namespace", "")
+    spaces = {own if v in (".", "*") else v for v in export_to(obj) if v != "~"}
+    return tuple(sorted(spaces)) or (own,)
+
+
+T = TypeVar("T")
+
+
+class ByHost(Generic[T]):
+    """Values keyed by host: exact lookups, plus a scan of the (few) wildcard hosts."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, list[T]] = {}
+        self._wild: list[tuple[str, T]] = []
+
+    def add(self, host: str, value: T) -> None:
+        if host.startswith("*"):
+            self._wild.append((host, value))
+        else:
+            self._exact.setdefault(host, []).append(value)
+
+    def get(self, host: str) -> list[T]:
+        if host.startswith("*"):
+            pairs = [(h, v) for h, vs in self._exact.items() for v in vs] + self._wild
+            return [v for h, v in pairs if host_matches(host, h)]
+        return self._exact.get(host, []) + [v for h, v in self._wild if host_matches(host, h)]
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    """A Service or ServiceEntry host that destinations can resolve to."""
+
+    host: str
+    kind: str
+    namespace: str
+    name: str
+    exported: tuple[str, ...]
+    ports: tuple[int, ...]
+    selector: tuple[tuple[str, str], ...] = ()
+
+    def visible_from(self, namespace: str) -> bool:
+        return visible(self.namespace, self.exported, namespace)
+
+
+def _ports(obj: dict[str, Any]) -> tuple[int, ...]:
+    field = "number" if obj["kind"] == "ServiceEntry" else "port"
+    ports = (obj.get("spec") or {}).get("ports") or []
+    return tuple(p[field] for p in ports if isinstance(p, dict) and isinstance(p.get(field), int))
+
+
+class HostIndex:
+    """Services and ServiceEntries by host, for exact and wildcard lookups."""
+
+    def __init__(
+        self, services: Iterable[dict[str, Any]], entries: Iterable[dict[str, Any]]
+    ) -> None:
+        self._targets: ByHost[HostTarget] = ByHost()
+        for svc in services:
+            meta = svc["metadata"]
+            selector = (svc.get("spec") or {}).get("selector") or {}
+            host = f"{meta['name']}.{meta.get('namespace', '')}.{DOMAIN}"
+            self._targets.add(
+                host,
+                HostTarget(
+                    host,
+                    "Service",
+                    meta.get("namespace", ""),
+                    meta["name"],
+                    export_to(svc),
+                    _ports(svc),
+                    tuple(sorted(selector.items())),
+                ),
+            )
+        for entry in entries:
+            meta = entry["metadata"]
+            for host in (entry.get("spec") or {}).get("hosts") or []:
+                target = HostTarget(
+                    str(host),
+                    "ServiceEntry",
+                    meta.get("namespace", ""),
+                    meta["name"],
+                    export_to(entry),
+                    _ports(entry),
+                )
+                self._targets.add(target.host, target)
+
+    def resolve(self, host: str, from_namespaces: Iterable[str]) -> list[HostTarget]:
+        """Targets for an already-qualified host, visible from every given namespace."""
+        if not host:
+            return []
+        spaces = tuple(from_namespaces)
+        return [t for t in self._targets.get(host) if all(t.visible_from(ns) for ns in spaces)]

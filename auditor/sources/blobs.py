@@ -1,0 +1,60 @@
+"""Parsed Git blobs, cached by blob id: a repeat scan of an unchanged repo parses nothing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from auditor import cache
+from auditor.kinds import is_k8s_object
+from auditor.yamldocs import parse
+
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# Below this many unparsed files, starting worker processes costs more than it saves.
+_PARALLEL_MIN = 400
+OnFile = Callable[[int], None]
+
+
+def parse_blob(text: str, path: str) -> dict[str, Any]:
+    """A blob's cache entry: its Kubernetes documents, parse errors, template flag."""
+    docs, errors = parse(text, path)
+    template = bool(errors) and "{{" in text
+    return {
+        "docs": [
+            [d.line, d.data] for d in docs if is_k8s_object(d.data) or path.endswith(KUSTOMIZATIONS)
+        ],
+        "errors": [] if template else [[e.line, e.problem] for e in errors],
+        "template": template,
+    }
+
+
+def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
+    """Parse on every core when there is enough to parse: YAML construction is CPU-bound."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(texts) < _PARALLEL_MIN:
+        return [parse_blob(t, p) for t, p in zip(texts, paths, strict=True)]
+    chunk = max(1, len(texts) // (workers * 4))
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(parse_blob, texts, paths, chunksize=chunk))
+
+
+def read_blobs(
+    repo: Any, files: list[tuple[str, str]], slot: Path, on_file: OnFile | None
+) -> dict[str, dict[str, Any]]:
+    """blob id -> cache entry; only blobs not parsed by an earlier scan are read."""
+    cached = cache.load(slot / "blobs.json")
+    old: dict[str, Any] = cached if isinstance(cached, dict) else {}
+    parsed = {blob: old[blob] for blob, _ in files if blob in old}
+    todo = {blob: path for blob, path in files if blob not in parsed}
+    texts = []
+    for n, blob in enumerate(todo, 1):
+        texts.append(repo.odb.stream(bytes.fromhex(blob)).read().decode("utf-8", errors="replace"))
+        if on_file and n % 200 == 0:
+            on_file(200)
+    parsed.update(zip(todo, _parse_all(texts, list(todo.values())), strict=True))
+    if parsed.keys() != old.keys():
+        cache.save(slot / "blobs.json", parsed)
+    return parsed
