@@ -18,9 +18,13 @@ def cache_root() -> Path:
     return Path(base) / "mesh-audit"
 
 
+# Bump when the shape of cached data changes: old entries are then simply not found.
+FORMAT = "2"
+
+
 def slot(*parts: str) -> Path:
-    """A cache folder for one repo (or URL), named by a hash of its identity."""
-    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    """A cache folder for one repo (or URL), named by a hash of its identity and FORMAT."""
+    digest = hashlib.sha256("\0".join((FORMAT, *parts)).encode()).hexdigest()[:16]
     return cache_root() / digest
 
 

@@ -13,7 +13,7 @@ from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
-from auditor.hosts import ByHost, HostIndex, export_to, fqdn, visible
+from auditor.hosts import DOMAIN, ByHost, HostIndex, export_to, fqdn, visible
 from auditor.kinds import AUDITED, key_of
 from auditor.model import Change, Manifest, ObjectKey, Resource, SyncState
 from auditor.normalize import spec_diff
@@ -46,6 +46,8 @@ class Inventory:
     duplicates: tuple[tuple[ObjectKey, str, str], ...] = ()
     # Kinds the cluster would not give us: cross-resource rules must not guess about them.
     unread: frozenset[str] = frozenset()
+    # The namespaces scanned (-n); empty means all.
+    namespaces: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
 
     def of_kind(self, kind: str) -> Iterator[Resource]:
@@ -56,6 +58,14 @@ class Inventory:
     def can_see(self, *kinds: str) -> bool:
         """True when every kind was read, so absence in the inventory means absence."""
         return not self.unread.intersection(kinds)
+
+    def knows(self, host: str) -> bool:
+        """True when a host's providers were all read: always on an all-namespace scan,
+        else only for in-cluster hosts of a scanned namespace."""
+        if not self.namespaces:
+            return True
+        parts = host.split(".")
+        return host.endswith(f".{DOMAIN}") and len(parts) == 5 and parts[1] in self.namespaces
 
     @staticmethod
     def in_view(target: Resource, viewer: Resource) -> bool:
@@ -140,6 +150,27 @@ class Inventory:
             )
         return None
 
+    def unchanged(self, resource: Resource, mass_files: int) -> Staleness | None:
+        """How long the resource has gone without a meaningful change."""
+        change = self.last_change(resource, mass_files)
+        when = parse_time(change.date) if change else None
+        if change is None or when is None:
+            return None
+        return Staleness((self.now - when).total_seconds() / 86400, change)
+
+
+@dataclass(frozen=True)
+class Staleness:
+    days: float
+    change: Change
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "changed_at": self.change.date,
+            "unchanged_days": int(self.days),
+            "basis": self.change.basis,
+        }
+
 
 def _state(live: dict[str, Any] | None, manifest: Manifest | None, unread: bool) -> SyncState:
     if live is None:
@@ -210,5 +241,6 @@ def build(
         now=now,
         duplicates=tuple(duplicates),
         unread=frozenset(live.unread),
+        namespaces=live.namespaces,
         timeline=git.timeline,
     )

@@ -135,7 +135,17 @@ def findings_of(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 CART_VS = {
     "hosts": ["cart"],
-    "http": [{"route": [{"destination": {"host": "cart", "subset": "v1"}}]}],
+    "http": [{"route": [{"destination": {"host": "cart", "subset": "v1"}}], "timeout": "5s"}],
+}
+# Same route, from another namespace: the FQDN reaches the shop's cart.
+REMOTE_CART_VS = {
+    "hosts": ["cart-remote"],
+    "http": [
+        {
+            "route": [{"destination": {"host": "cart.shop.svc.cluster.local", "subset": "v1"}}],
+            "timeout": "5s",
+        }
+    ],
 }
 CART_DR = {"host": "cart", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]}
 CHECKOUT_VS = {
@@ -174,7 +184,7 @@ class Scenario:
             message="shop routing",
         )
         self.repo.commit(
-            {"apps/old/ghost.yaml": manifest("VirtualService", "ghost", CART_VS, namespace="old")},
+            {"apps/old/ghost.yaml": manifest("VirtualService", "ghost", REMOTE_CART_VS, namespace="old")},
             date="2025-07-01T10:00:00+00:00",
             author="Carol Example",
             message="ghost canary",
@@ -196,19 +206,19 @@ class Scenario:
             creationTimestamp="2025-05-01T10:05:00Z",
         )
         cart_live["apiVersion"] = "networking.istio.io/v1beta1"
-        drifted = {"host": "cart", "subsets": [{"name": "v1", "labels": {"version": "v1-hotfix"}}]}
+        drifted = {**CART_DR, "trafficPolicy": {"loadBalancer": {"simple": "LEAST_REQUEST"}}}
         self.objects = [
             live("Namespace", "shop", ""),
             live("Namespace", "sandbox", "", labels={"owner": "sandbox-team"}),
             cart_live,
             live("DestinationRule", "cart", "shop", drifted, labels={"team": "cart-team"}),
             live("VirtualService", "checkout", "shop", CHECKOUT_VS),
-            live("VirtualService", "hotfix", "sandbox", CART_VS),
+            live("VirtualService", "hotfix", "sandbox", REMOTE_CART_VS),
             live(
                 "VirtualService",
                 "stray",
                 "shop",
-                CART_VS,
+                {**CART_VS, "hosts": ["stray"]},
                 managedFields=[
                     {
                         "manager": "kubectl-edit",

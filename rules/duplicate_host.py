@@ -1,0 +1,82 @@
+"""Two DestinationRules for one host, or two mesh VirtualServices for one host.
+
+DestinationRules conflict when their qualified hosts are equal and some namespace sees
+both (exportTo). VirtualServices conflict when both are bound to the mesh (no gateways,
+or `mesh`), claim the same qualified host and their exportTo scopes overlap; each is
+reported once. (Peer: istioctl analyze IST0109.)
+
+Rationale: Istio merges duplicate DestinationRules in an order you do not control and
+picks one VirtualService per host for sidecars: one of the two silently loses.
+
+Fix: merge the two resources into one, or narrow their exportTo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from itertools import combinations
+from typing import Any
+
+from auditor.hosts import export_to, fqdn
+from auditor.inventory import Inventory
+from auditor.model import ObjectKey, Problem, Resource
+from auditor.routes import mesh_bound
+
+ID = "MA309"
+NAME = "duplicate-host"
+SEVERITY = "medium"
+
+
+def _scope(r: Resource) -> set[str] | None:
+    """Namespaces that see the resource; None means all of them."""
+    exported = export_to(r.obj)
+    if "*" in exported:
+        return None
+    return {r.key.namespace if e == "." else e for e in exported if e != "~"}
+
+
+def _overlap(a: Resource, b: Resource) -> bool:
+    sa, sb = _scope(a), _scope(b)
+    if sa is None:
+        return sb is None or bool(sb)
+    return bool(sa) if sb is None else bool(sa & sb)
+
+
+def _conflicts(
+    claims: dict[str, list[Resource]],
+) -> Iterator[tuple[Resource, dict[str, list[str]]]]:
+    """Each resource with {host: [other resources claiming it where scopes overlap]}."""
+    found: dict[ObjectKey, tuple[Resource, dict[str, list[str]]]] = {}
+    for host, owners in claims.items():
+        for a, b in combinations(owners, 2):
+            if Inventory.in_view(a, b) and Inventory.in_view(b, a) and _overlap(a, b):
+                for one, other in ((a, b), (b, a)):
+                    hosts = found.setdefault(one.key, (one, {}))[1]
+                    hosts.setdefault(host, []).append(str(other.key))
+    return iter(found.values())
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    rules: dict[str, list[Resource]] = {}
+    for dr in inventory.of_kind("DestinationRule"):
+        host = fqdn(str((dr.obj.get("spec") or {}).get("host") or ""), dr.key.namespace)
+        rules.setdefault(host, []).append(dr)
+    services: dict[str, list[Resource]] = {}
+    for vs in inventory.of_kind("VirtualService"):
+        spec = vs.obj.get("spec") or {}
+        if mesh_bound(spec):
+            for host in dict.fromkeys(
+                fqdn(str(h), vs.key.namespace) for h in spec.get("hosts") or []
+            ):
+                services.setdefault(host, []).append(vs)
+    for kind, claims in (("DestinationRule", rules), ("VirtualService", services)):
+        for resource, hosts in _conflicts(claims):
+            pairs = "; ".join(
+                f"{h} also claimed by {', '.join(o)}" for h, o in sorted(hosts.items())
+            )
+            yield Problem(
+                resource,
+                f"{resource.key} conflicts with another {kind} for the same host: {pairs}",
+                "spec.host" if kind == "DestinationRule" else "spec.hosts",
+                {"conflicts": {h: sorted(o) for h, o in sorted(hosts.items())}},
+            )

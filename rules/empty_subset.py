@@ -1,0 +1,56 @@
+"""A subset whose labels, with the host Service's selector, match no pod.
+
+Pods are matched in the Service's namespace only (Istio's analyzer matches every
+namespace and adds node topology labels; mesh-audit reads no Nodes). Services
+without a selector (external endpoints) are skipped. (Peer: istioctl analyze IST0173.)
+
+Rationale: traffic routed to an empty subset fails with 503 (no healthy upstream); an
+empty subset usually names a version that was rolled back or retired.
+
+Fix: remove the subset, or fix its labels to match the running version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.hosts import fqdn
+from auditor.inventory import Inventory
+from auditor.model import Problem
+
+ID = "MA305"
+NAME = "empty-subset"
+SEVERITY = "medium"
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if not inventory.can_see("Service", "Pod"):
+        return
+    for dr in inventory.of_kind("DestinationRule"):
+        spec = dr.obj.get("spec") or {}
+        host = fqdn(str(spec.get("host") or ""), dr.key.namespace)
+        services = [
+            t
+            for t in inventory.hosts(dr).resolve(host, (dr.key.namespace,))
+            if t.kind == "Service" and t.selector and inventory.knows(t.host)
+        ]
+        for k, subset in enumerate(spec.get("subsets") or []):
+            if not isinstance(subset, dict):
+                continue
+            labels = {str(a): str(b) for a, b in (subset.get("labels") or {}).items()}
+            for svc in services:
+                wanted = {**dict(svc.selector), **labels}
+                pods = inventory.pod_labels(svc.namespace)
+                if not any(all(p.get(a) == b for a, b in wanted.items()) for p in pods):
+                    yield Problem(
+                        dr,
+                        f"{dr.key} subset {subset.get('name')!r} selects no pod of Service "
+                        f"{svc.namespace}/{svc.name}",
+                        f"spec.subsets[{k}]",
+                        {
+                            "subset": subset.get("name"),
+                            "selector": wanted,
+                            "pods_in_namespace": len(pods),
+                        },
+                    )

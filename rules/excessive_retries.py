@@ -1,0 +1,40 @@
+"""A route retries more than `max-attempts` times.
+
+`attempts` counts retries: a request makes up to 1 + attempts tries, and retries at
+every layer multiply (3 layers x 3 retries = 4^3 = 64 tries at the deepest service;
+Google SRE book, "Addressing Cascading Failures").
+
+Rationale: large retry counts turn a brief failure into a retry storm that keeps the
+failing service down.
+
+Fix: retry at one layer only, with attempts <= max-attempts, and add a retry budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.inventory import Inventory
+from auditor.model import Problem
+from auditor.retries import plan
+from auditor.routes import http_routes
+
+ID = "MA401"
+NAME = "excessive-retries"
+SEVERITY = "high"
+OPTIONS = {"max-attempts": 3}
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    for vs in inventory.of_kind("VirtualService"):
+        for i, route in http_routes(vs.obj.get("spec") or {}):
+            p = plan(route)
+            if p.explicit and p.attempts > options["max-attempts"]:
+                yield Problem(
+                    vs,
+                    f"{vs.key} route {i} retries {p.attempts} times (max {options['max-attempts']}): "
+                    f"up to {p.max_tries} tries per request",
+                    f"spec.http[{i}].retries",
+                    p.evidence(),
+                )

@@ -1,0 +1,66 @@
+"""Fault injection, mirroring or an experimental name, unchanged for too long.
+
+Signals: `fault` on an HTTP route, `mirror`/`mirrors`, or a name with a whole word
+(split on `-`, `.`, `_`) among `words` (so `reviews-canary` counts, `latest` and
+`contest` do not). Fires when the resource has not meaningfully changed for more than
+`max-age-days` (see MA306 for how the date is found; mass commits of more than
+`mass-commit-files` files are ignored).
+
+Rationale: experiments are meant to end. Faults left on hurt users; mirrors double the
+load on the mirror target; "tmp" and "canary" config outlives its reason.
+
+Fix: remove the fault or mirror, or the resource; rename it if it is permanent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.inventory import Inventory
+from auditor.model import Problem
+from auditor.routes import http_routes
+
+ID = "MA307"
+NAME = "lingering-experiment"
+SEVERITY = "medium"
+OPTIONS = {
+    "max-age-days": 30,
+    "words": ["canary", "test", "tmp", "temp", "exp", "experiment", "debug", "hotfix"],
+    "mass-commit-files": 50,
+}
+
+
+def _signals(resource: Any, words: set[str]) -> list[str]:
+    found = []
+    for i, route in (
+        http_routes(resource.obj.get("spec") or {}) if resource.key.kind == "VirtualService" else ()
+    ):
+        if route.get("fault"):
+            found.append(f"fault injection at spec.http[{i}].fault")
+        if route.get("mirror") or route.get("mirrors"):
+            found.append(f"mirroring at spec.http[{i}]")
+    hits = sorted(set(re.split(r"[-._]", resource.key.name.lower())) & words)
+    if hits:
+        found.append(f"experimental name ({', '.join(hits)})")
+    return found
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    words = {w.lower() for w in options["words"]}
+    for r in inventory.resources:
+        if r.key.kind not in ("VirtualService", "DestinationRule"):
+            continue
+        signals = _signals(r, words)
+        if not signals:
+            continue
+        stale = inventory.unchanged(r, options["mass-commit-files"])
+        if stale is None or stale.days <= options["max-age-days"]:
+            continue
+        yield Problem(
+            r,
+            f"{r.key} looks like a lingering experiment ({'; '.join(signals)}), "
+            f"unchanged for {int(stale.days)} days",
+            evidence={"signals": signals, **stale.evidence()},
+        )

@@ -1,0 +1,61 @@
+"""A route or mirror names a subset that no DestinationRule for its host defines.
+
+A subset is looked up in the DestinationRules whose host (qualified with the rule's
+namespace) matches the destination host and that apply in the VirtualService's
+namespace. On a scan limited with `-n`, only hosts of the scanned namespaces are
+judged. (Peer: istioctl analyze IST0101 subset.)
+
+Rationale: Envoy has no cluster for an undefined subset: every request to it fails
+with 503 (NR). Usually the DestinationRule was changed and the route was forgotten.
+
+Fix: add the subset to the DestinationRule, or route to a subset that exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.hosts import fqdn
+from auditor.inventory import Inventory
+from auditor.model import Problem
+from auditor.routes import destinations
+
+ID = "MA303"
+NAME = "missing-subset"
+SEVERITY = "high"
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if not inventory.can_see("DestinationRule"):
+        return
+    for vs in inventory.of_kind("VirtualService"):
+        for d in destinations(vs.obj.get("spec") or {}):
+            if d.subset is None:
+                continue
+            host = fqdn(d.host, vs.key.namespace)
+            if not inventory.knows(host):
+                continue
+            rules = inventory.destination_rules(host, vs)
+            defined = sorted(
+                {
+                    str(s.get("name"))
+                    for r in rules
+                    for s in (r.obj.get("spec") or {}).get("subsets") or []
+                    if isinstance(s, dict)
+                }
+            )
+            if d.subset not in defined:
+                names = ", ".join(str(r.key) for r in rules)
+                where = f"not defined in {names}" if rules else "and no DestinationRule exists"
+                yield Problem(
+                    vs,
+                    f"{vs.key} routes to subset {d.subset!r} of {d.host}, {where}",
+                    d.locator,
+                    {
+                        "host": host,
+                        "subset": d.subset,
+                        "destination_rules": [str(r.key) for r in rules],
+                        "defined_subsets": defined,
+                    },
+                )

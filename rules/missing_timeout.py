@@ -1,0 +1,31 @@
+"""An HTTP route with no `timeout`: Istio sets no limit.
+
+Rationale: without a deadline a slow upstream holds the caller's connections and
+threads; timeouts are what make retries and failover meaningful.
+
+Fix: set `timeout` on the route to what the callers can afford to wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.inventory import Inventory
+from auditor.model import Problem
+from auditor.retries import plan
+from auditor.routes import http_routes
+
+ID = "MA405"
+NAME = "missing-timeout"
+SEVERITY = "low"
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    for vs in inventory.of_kind("VirtualService"):
+        for i, route in http_routes(vs.obj.get("spec") or {}):
+            p = plan(route)
+            if p.timeout is None and not route.get("redirect") and not route.get("directResponse"):
+                yield Problem(
+                    vs, f"{vs.key} route {i} has no timeout", f"spec.http[{i}]", p.evidence()
+                )

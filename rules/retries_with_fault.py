@@ -1,0 +1,35 @@
+"""`fault` on a route that also sets retries or a timeout: Istio applies neither.
+
+Rationale: with fault injection on, Istio does not apply the route's retry and timeout
+policy; the config says something the mesh does not do, and tests pass for the wrong
+reason.
+
+Fix: remove the fault (see MA307), or test retries and timeouts on a route without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.inventory import Inventory
+from auditor.model import Problem
+from auditor.retries import plan
+from auditor.routes import http_routes
+
+ID = "MA407"
+NAME = "retries-with-fault"
+SEVERITY = "low"
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    for vs in inventory.of_kind("VirtualService"):
+        for i, route in http_routes(vs.obj.get("spec") or {}):
+            ignored = [k for k in ("retries", "timeout") if route.get(k)]
+            if route.get("fault") and ignored:
+                yield Problem(
+                    vs,
+                    f"{vs.key} route {i} injects faults, so its {' and '.join(ignored)} are not applied",
+                    f"spec.http[{i}].fault",
+                    plan(route).evidence(),
+                )

@@ -1,0 +1,38 @@
+"""A DestinationRule whose host no VirtualService routes to and nothing resolves.
+
+Needs every VirtualService, so it does not run on scans limited with `-n`.
+
+Rationale: with no route and no Service or ServiceEntry behind its host, the rule
+configures nothing; it is left over from a service that was deleted or renamed.
+
+Fix: delete the DestinationRule (and its manifest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.hosts import fqdn
+from auditor.inventory import Inventory
+from auditor.model import Problem
+
+ID = "MA308"
+NAME = "unreferenced-destinationrule"
+SEVERITY = "low"
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if inventory.namespaces or not inventory.can_see("VirtualService", "Service", "ServiceEntry"):
+        return
+    for dr in inventory.of_kind("DestinationRule"):
+        raw = str((dr.obj.get("spec") or {}).get("host") or "")
+        host = fqdn(raw, dr.key.namespace)
+        if inventory.subsets_routed(host) or inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
+            continue
+        yield Problem(
+            dr,
+            f"{dr.key} configures host {raw!r}, which no route uses and no service provides",
+            "spec.host",
+            {"host": raw, "resolved": host},
+        )

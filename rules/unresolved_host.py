@@ -1,0 +1,69 @@
+"""A destination or DestinationRule host that matches no Service or ServiceEntry.
+
+Checks VirtualService route and mirror destinations (and the destination port, when one
+is given) and DestinationRule hosts. Hosts resolve as Istio resolves them: a short name
+is qualified with the resource's namespace; FQDNs and wildcard ServiceEntry hosts match;
+a Service exported elsewhere (`networking.istio.io/exportTo`) or a ServiceEntry's
+`exportTo` hide it; a VirtualService with `exportTo` must see the host from each
+namespace it is exported to. On a scan limited with `-n`, only hosts of the scanned
+namespaces are judged. (Peer: istioctl analyze IST0101 host, IST0174.)
+
+Rationale: traffic to a host nobody serves fails; a rule for it is dead config.
+
+Fix: point the destination at an existing service, or remove the route or rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.hosts import fqdn, lookup_namespaces
+from auditor.inventory import Inventory
+from auditor.model import Problem
+from auditor.routes import destinations
+
+ID = "MA302"
+NAME = "unresolved-host"
+SEVERITY = "high"
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if not inventory.can_see("Service", "ServiceEntry"):
+        return
+    for vs in inventory.of_kind("VirtualService"):
+        spaces = lookup_namespaces(vs.obj)
+        index = inventory.hosts(vs)
+        for d in destinations(vs.obj.get("spec") or {}):
+            host = fqdn(d.host, vs.key.namespace)
+            if not inventory.knows(host):
+                continue
+            evidence = {"host": d.host, "resolved": host, "visible_from": list(spaces)}
+            targets = index.resolve(host, spaces)
+            what = "mirror host" if d.mirror else "destination host"
+            if not targets:
+                yield Problem(
+                    vs,
+                    f"{vs.key} {what} {d.host or '(empty)'!r} matches no Service or ServiceEntry "
+                    f"visible from {', '.join(spaces)}",
+                    d.locator,
+                    evidence,
+                )
+            elif d.port is not None and all(t.ports and d.port not in t.ports for t in targets):
+                ports = sorted({p for t in targets for p in t.ports})
+                yield Problem(
+                    vs,
+                    f"{vs.key} {what} {d.host}:{d.port} matches no port of the service ({ports})",
+                    d.locator,
+                    {**evidence, "port": d.port, "service_ports": ports},
+                )
+    for dr in inventory.of_kind("DestinationRule"):
+        raw = str((dr.obj.get("spec") or {}).get("host") or "")
+        host = fqdn(raw, dr.key.namespace)
+        if inventory.knows(host) and not inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
+            yield Problem(
+                dr,
+                f"{dr.key} host {raw!r} matches no Service or ServiceEntry",
+                "spec.host",
+                {"host": raw, "resolved": host},
+            )

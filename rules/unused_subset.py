@@ -1,0 +1,44 @@
+"""A DestinationRule subset that no VirtualService route or mirror references.
+
+Needs every VirtualService, so it does not run on scans limited with `-n`.
+
+Rationale: subsets outlive the canary that needed them; an unused subset is config
+nobody can reason about, and it keeps a stale version label alive.
+
+Fix: remove the subset (or the whole DestinationRule if nothing else uses it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.hosts import fqdn
+from auditor.inventory import Inventory
+from auditor.model import Problem
+
+ID = "MA304"
+NAME = "unused-subset"
+SEVERITY = "low"
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if inventory.namespaces or not inventory.can_see("VirtualService"):
+        return
+    for dr in inventory.of_kind("DestinationRule"):
+        spec = dr.obj.get("spec") or {}
+        host = fqdn(str(spec.get("host") or ""), dr.key.namespace)
+        used = inventory.subsets_routed(host)
+        for k, subset in enumerate(spec.get("subsets") or []):
+            name = subset.get("name") if isinstance(subset, dict) else None
+            if name and name not in used:
+                yield Problem(
+                    dr,
+                    f"{dr.key} subset {name!r} is not referenced by any VirtualService",
+                    f"spec.subsets[{k}]",
+                    {
+                        "host": host,
+                        "subset": name,
+                        "referenced_subsets": sorted(s for s in used if s),
+                    },
+                )

@@ -1,0 +1,59 @@
+"""A weighted route sends 0% to a destination and has not changed for a while.
+
+A route with several destinations where at least one sets a weight gives 0% to a
+destination whose weight is 0 or absent. "Unchanged" is the last meaningful Git change
+of the manifest (mass commits of more than `mass-commit-files` files, and commits that
+leave the document's spec unchanged, are ignored); for live-only resources the newest
+managedFields time, else creationTimestamp. The evidence says which date was used.
+
+Rationale: a 0% leg is a canary that finished or was abandoned: it keeps a subset, a
+DestinationRule and often a Deployment alive for nothing.
+
+Fix: remove the 0% destination (and its subset), or finish the rollout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.inventory import Inventory
+from auditor.model import Problem
+from auditor.routes import PROTOCOLS
+
+ID = "MA306"
+NAME = "zero-weight"
+SEVERITY = "low"
+OPTIONS = {"min-age-days": 14, "mass-commit-files": 50}
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    for vs in inventory.of_kind("VirtualService"):
+        spec = vs.obj.get("spec") or {}
+        zero = []
+        for proto in PROTOCOLS:
+            for i, rule in enumerate(spec.get(proto) or []):
+                entries = [e for e in (rule or {}).get("route") or [] if isinstance(e, dict)]
+                if len(entries) < 2 or not any(e.get("weight") for e in entries):
+                    continue
+                zero += [
+                    (f"spec.{proto}[{i}].route[{j}]", e)
+                    for j, e in enumerate(entries)
+                    if not e.get("weight")
+                ]
+        if not zero:
+            continue
+        stale = inventory.unchanged(vs, options["mass-commit-files"])
+        if stale is None or stale.days < options["min-age-days"]:
+            continue
+        for locator, entry in zero:
+            dest = entry.get("destination") or {}
+            target = dest.get("host", "?") + (
+                f" subset {dest['subset']}" if dest.get("subset") else ""
+            )
+            yield Problem(
+                vs,
+                f"{vs.key} sends 0% to {target}, unchanged for {int(stale.days)} days",
+                locator,
+                {"destination": dest, **stale.evidence()},
+            )
