@@ -2,8 +2,8 @@
 
 DestinationRules conflict when their qualified hosts are equal and some namespace sees
 both (exportTo). VirtualServices conflict when both are bound to the mesh (no gateways,
-or `mesh`), claim the same qualified host and their exportTo scopes overlap; each is
-reported once. (Peer: istioctl analyze IST0109.)
+or `mesh`), claim the same or overlapping hosts (`*.d` covers `*.productpage.d`) and
+their exportTo scopes overlap; each is reported once. (Peer: istioctl analyze IST0109.)
 
 Rationale: Istio merges duplicate DestinationRules in an order you do not control and
 picks one VirtualService per host for sidecars: one of the two silently loses.
@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from itertools import combinations
 from typing import Any
 
-from auditor.hosts import export_to, fqdn
+from auditor.hosts import export_to, fqdn, host_matches
 from auditor.inventory import Inventory
 from auditor.model import ObjectKey, Problem, Resource
 from auditor.routes import mesh_bound
@@ -43,37 +43,47 @@ def _overlap(a: Resource, b: Resource) -> bool:
 
 
 def _conflicts(
-    claims: dict[str, list[Resource]],
+    claims: list[tuple[str, Resource]], wildcards: bool
 ) -> Iterator[tuple[Resource, dict[str, list[str]]]]:
-    """Each resource with {host: [other resources claiming it where scopes overlap]}."""
+    """Each resource with {its host: [other resources claiming an overlapping host]}."""
+    by_host: dict[str, list[Resource]] = {}
+    for host, r in claims:
+        by_host.setdefault(host, []).append(r)
+    pairs = [(h, a, b) for h, owners in by_host.items() for a, b in combinations(owners, 2)]
+    if wildcards:
+        wild = [(h, r) for h, r in claims if h.startswith("*")]
+        pairs += [
+            (hw, w, r)
+            for hw, w in wild
+            for h, r in claims
+            if h != hw and r.key != w.key and host_matches(hw, h) and (not h.startswith("*") or hw < h)
+        ]
     found: dict[ObjectKey, tuple[Resource, dict[str, list[str]]]] = {}
-    for host, owners in claims.items():
-        for a, b in combinations(owners, 2):
-            if Inventory.in_view(a, b) and Inventory.in_view(b, a) and _overlap(a, b):
-                for one, other in ((a, b), (b, a)):
-                    hosts = found.setdefault(one.key, (one, {}))[1]
-                    hosts.setdefault(host, []).append(str(other.key))
+    for host, a, b in pairs:
+        if Inventory.in_view(a, b) and Inventory.in_view(b, a) and _overlap(a, b):
+            for one, other in ((a, b), (b, a)):
+                others = found.setdefault(one.key, (one, {}))[1].setdefault(host, [])
+                if str(other.key) not in others:
+                    others.append(str(other.key))
     return iter(found.values())
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    rules: dict[str, list[Resource]] = {}
-    for dr in inventory.of_kind("DestinationRule"):
-        host = fqdn(str((dr.obj.get("spec") or {}).get("host") or ""), dr.key.namespace)
-        rules.setdefault(host, []).append(dr)
-    services: dict[str, list[Resource]] = {}
-    for vs in inventory.of_kind("VirtualService"):
-        spec = vs.obj.get("spec") or {}
-        if mesh_bound(spec):
-            for host in dict.fromkeys(
-                fqdn(str(h), vs.key.namespace) for h in spec.get("hosts") or []
-            ):
-                services.setdefault(host, []).append(vs)
-    for kind, claims in (("DestinationRule", rules), ("VirtualService", services)):
-        for resource, hosts in _conflicts(claims):
-            pairs = "; ".join(
-                f"{h} also claimed by {', '.join(o)}" for h, o in sorted(hosts.items())
-            )
+    rules = [
+        (fqdn(str((dr.obj.get("spec") or {}).get("host") or ""), dr.key.namespace), dr)
+        for dr in inventory.of_kind("DestinationRule")
+    ]
+    services = [
+        (host, vs)
+        for vs in inventory.of_kind("VirtualService")
+        if mesh_bound(vs.obj.get("spec") or {})
+        for host in dict.fromkeys(
+            fqdn(str(h), vs.key.namespace) for h in (vs.obj.get("spec") or {}).get("hosts") or []
+        )
+    ]
+    for kind, claims, wildcards in (("DestinationRule", rules, False), ("VirtualService", services, True)):
+        for resource, hosts in _conflicts(claims, wildcards):
+            pairs = "; ".join(f"{h} also claimed by {', '.join(o)}" for h, o in sorted(hosts.items()))
             yield Problem(
                 resource,
                 f"{resource.key} conflicts with another {kind} for the same host: {pairs}",
