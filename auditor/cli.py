@@ -265,7 +265,7 @@ def scan(
 @db_option
 @click.option(
     "--status",
-    type=click.Choice(["open", "resolved", "all"]),
+    type=click.Choice(["open", "waived", "resolved", "all"]),
     default="open",
     show_default=True,
 )
@@ -286,7 +286,7 @@ def findings(
         docs = [json_report.finding(r, with_resolved=True) for r in table.sort_rows(rows)]
         json_report.write({"findings": docs}, sys.stdout)
     else:
-        table.findings(Console(), rows, show_resolved=True)
+        table.findings(Console(), rows)
 
 
 @cli.command(name="rules")

@@ -19,12 +19,13 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
-from auditor.model import Severity
+from auditor.model import Severity, Waiver
 from auditor.owners import DEFAULT_OWNER_KEYS
 from auditor.rulespec import Rule
 from auditor.sources.gitops import CONFIG_NAME
+from auditor.waivers import parse_config_waivers
 
-_TOP_KEYS = ("owner-keys", "rules")
+_TOP_KEYS = ("owner-keys", "rules", "waivers")
 _RULE_KEYS = ("severity", "enabled")
 
 
@@ -41,6 +42,12 @@ class Config:
     owner_keys: tuple[str, ...] = DEFAULT_OWNER_KEYS
     rules: tuple[RuleConfig, ...] = field(default_factory=tuple)
     source: str | None = None
+    waivers: tuple[Waiver, ...] = ()
+
+    @property
+    def rule_ids(self) -> dict[str, str]:
+        """Rule ID or name -> rule ID."""
+        return {ref: r.rule.id for r in self.rules for ref in (r.rule.id, r.rule.name)}
 
     @property
     def enabled(self) -> tuple[RuleConfig, ...]:
@@ -101,6 +108,9 @@ def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Conf
     if not isinstance(raw_rules, dict):
         raise InputError(f"{where}.rules: expected a mapping of rule ID or name to settings")
     by_ref = {ref: rule for rule in catalog for ref in (rule.id, rule.name)}
+    waivers = parse_config_waivers(
+        data.get("waivers"), {ref: r.id for ref, r in by_ref.items()}, f"{where}.waivers"
+    )
     settings: dict[str, Any] = {}
     for ref, raw in raw_rules.items():
         rule = by_ref.get(str(ref))
@@ -115,6 +125,7 @@ def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Conf
             _rule_config(r, settings.get(r.id, {}), f"{where}.rules.{r.id}") for r in catalog
         ),
         source=source,
+        waivers=waivers,
     )
 
 

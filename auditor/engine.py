@@ -1,16 +1,25 @@
 """Run the enabled rules over the inventory and stamp what rules leave out.
 
 Rules stay tiny: the engine, not the rule, adds the rule id and name, the configured
-severity, the owner, the Git location and the fingerprint.
+severity, the owner, the Git location, the fingerprint and any waiver. CLI and cron
+runs share this one path.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from auditor.config import Config
 from auditor.inventory import Inventory
-from auditor.model import Finding, Problem, SourceRef
+from auditor.model import Finding, ObjectKey, Problem, Resource, SourceRef, Waiver
+from auditor.waivers import ANNOTATION, matching, parse_annotation
+
+
+@dataclass(frozen=True)
+class RunResult:
+    findings: list[Finding]
+    notes: tuple[str, ...]
 
 
 def fingerprint(cluster: str, rule_id: str, problem: Problem) -> str:
@@ -20,7 +29,26 @@ def fingerprint(cluster: str, rule_id: str, problem: Problem) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:24]
 
 
-def run(inventory: Inventory, config: Config, cluster: str) -> list[Finding]:
+class _Waivers:
+    """Config waivers plus each resource's own annotation, parsed once per resource."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.notes: list[str] = []
+        self._own: dict[ObjectKey, list[Waiver]] = {}
+
+    def for_resource(self, resource: Resource) -> list[Waiver]:
+        if resource.key not in self._own:
+            value = ((resource.obj.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION)
+            own, errors = parse_annotation(value, self.config.rule_ids) if value else ([], [])
+            self.notes += [f"invalid {ANNOTATION} on {resource.key}: {e}" for e in errors]
+            self._own[resource.key] = own
+        return [*self.config.waivers, *self._own[resource.key]]
+
+
+def run(inventory: Inventory, config: Config, cluster: str) -> RunResult:
+    today = inventory.now.date()
+    waivers = _Waivers(config)
     findings = []
     for rc in config.enabled:
         rule = rc.rule
@@ -28,6 +56,15 @@ def run(inventory: Inventory, config: Config, cluster: str) -> list[Finding]:
             resource = problem.resource
             manifest = resource.manifest
             owner = resource.owner
+            waiver = matching(waivers.for_resource(resource), rule.id, resource)
+            evidence = problem.evidence
+            if waiver is not None:
+                evidence = {**evidence, "waiver": waiver.evidence(today)}
+                if not waiver.active(today):
+                    waivers.notes.append(
+                        f"expired waiver: {rule.id} on {resource.key} expired "
+                        f"{waiver.expires.isoformat()} ({waiver.source}: {waiver.reason})"
+                    )
             findings.append(
                 Finding(
                     rule=rule.id,
@@ -40,7 +77,7 @@ def run(inventory: Inventory, config: Config, cluster: str) -> list[Finding]:
                     message=problem.message,
                     fingerprint=fingerprint(cluster, rule.id, problem),
                     locator=problem.locator,
-                    evidence=problem.evidence,
+                    evidence=evidence,
                     source=SourceRef(
                         manifest.path,
                         manifest.line,
@@ -48,6 +85,8 @@ def run(inventory: Inventory, config: Config, cluster: str) -> list[Finding]:
                     )
                     if manifest
                     else None,
+                    waiver=waiver,
+                    waived=waiver is not None and waiver.active(today),
                 )
             )
-    return findings
+    return RunResult(findings, tuple(dict.fromkeys(waivers.notes)))

@@ -6,6 +6,7 @@ Frozen dataclasses and string enums so values go straight to SQLite and JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +27,7 @@ class Severity(StrEnum):
 
 class Status(StrEnum):
     OPEN = "open"
+    WAIVED = "waived"
     RESOLVED = "resolved"
 
 
@@ -142,6 +144,31 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """A finding accepted for a reason until a date (see auditor/waivers.py)."""
+
+    rule: str
+    reason: str
+    expires: date
+    source: str
+    namespace: str = "*"
+    name: str = "*"
+    ticket: str | None = None
+
+    def active(self, today: date) -> bool:
+        return today <= self.expires
+
+    def evidence(self, today: date) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "expires": self.expires.isoformat(),
+            "ticket": self.ticket,
+            "source": self.source,
+            "active": self.active(today),
+        }
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: str
     rule_name: str
@@ -155,3 +182,5 @@ class Finding:
     locator: str
     evidence: dict[str, Any]
     source: SourceRef | None
+    waiver: Waiver | None = None
+    waived: bool = False

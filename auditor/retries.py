@@ -135,7 +135,7 @@ def _port_level(policy: dict[str, Any], port: int | None) -> dict[str, Any]:
 def effective_policy(
     dr_spec: dict[str, Any], subset: str | None, port: int | None
 ) -> dict[str, Any]:
-    """The traffic policy a destination gets: subset and port-level blocks replace top-level ones."""
+    """A destination's traffic policy: subset and port-level blocks replace top-level ones."""
     top = dr_spec.get("trafficPolicy") or {}
     policy = {k: v for k, v in top.items() if k in _BLOCKS}
     policy.update(_port_level(top, port))

@@ -96,7 +96,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     config = load_config(req.config, git.config_text, catalog)
     live = read_live(req, advance)
     inventory = build(live, git, config.owner_keys, datetime.now(UTC))
-    findings = engine.run(inventory, config, live.cluster)
+    result = engine.run(inventory, config, live.cluster)
     dup_notes = tuple(
         f"{key} is declared twice: {first} and {second} (the first is used)"
         for key, first, second in inventory.duplicates
@@ -113,9 +113,9 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         commit=git.commit,
         tool_version=version(),
         partial_reasons=_partial_reasons(live, git.errors),
-        notes=live.notes + git.notes + dup_notes,
+        notes=live.notes + git.notes + dup_notes + result.notes,
         rules=tuple(rc.rule.id for rc in config.enabled),
         resources=len(inventory.resources),
     )
-    scan_row, rows = store.record(req.db, record, findings, req.lock_timeout)
+    scan_row, rows = store.record(req.db, record, result.findings, req.lock_timeout)
     return ScanOutcome(scan_row, rows, git.errors)

@@ -89,6 +89,14 @@ def m001_initial(db: Database) -> None:
     db["sightings"].create_index(["fingerprint"])
 
 
+@migrations()
+def m002_waivers(db: Database) -> None:
+    """Findings can be waived (status `waived`) with a reason, an expiry and a ticket."""
+    for column in ("waiver_reason", "waiver_expires", "waiver_ticket"):
+        db["findings"].add_column(column, str)
+    db["scans"].add_column("waived", int)
+
+
 @dataclass(frozen=True)
 class ScanRecord:
     """What the store keeps about one scan (counts are filled in by `record`)."""
@@ -171,7 +179,7 @@ def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
         "locator": f.locator,
         "owner": f.owner,
         "owner_source": f.owner_source.value if f.owner_source else None,
-        "status": Status.OPEN.value,
+        "status": (Status.WAIVED if f.waived else Status.OPEN).value,
         "last_seen": now,
         "resolved_at": None,
         "message": f.message,
@@ -180,6 +188,9 @@ def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
         "source_line": f.source.line if f.source else None,
         "source_commit": f.source.commit if f.source else None,
         "last_scan_id": scan_id,
+        "waiver_reason": f.waiver.reason if f.waiver else None,
+        "waiver_expires": f.waiver.expires.isoformat() if f.waiver else None,
+        "waiver_ticket": f.waiver.ticket if f.waiver else None,
     }
 
 
@@ -254,21 +265,27 @@ def _record(
         for r in rows
     )
     resolved = _resolve(db, scan, seen, now) if scan.complete else 0
-    counts = {"findings": len(rows), "new": new, "reopened": reopened, "resolved": resolved}
+    counts = {
+        "findings": len(rows),
+        "new": new,
+        "reopened": reopened,
+        "resolved": resolved,
+        "waived": sum(r["status"] == Status.WAIVED.value for r in rows),
+    }
     db["scans"].update(scan_id, counts)
     return {"id": scan_id, **scan_row, **counts}, rows
 
 
 def _resolve(db: Database, scan: ScanRecord, seen: set[str], now: str) -> int:
-    """Open findings of the rules that ran, in the scanned scope, that were not seen again."""
+    """Open or waived findings of the rules that ran, in the scanned scope, not seen again."""
     rules = list(scan.rules)
     sql = (
-        f"SELECT fingerprint, namespace FROM findings WHERE cluster = ? AND status = ? "
+        f"SELECT fingerprint, namespace FROM findings WHERE cluster = ? AND status IN (?, ?) "
         f"AND rule IN ({', '.join('?' * len(rules))})"
     )
     gone = [
         (now, r["fingerprint"])
-        for r in db.query(sql, [scan.cluster, Status.OPEN.value, *rules])
+        for r in db.query(sql, [scan.cluster, Status.OPEN.value, Status.WAIVED.value, *rules])
         if r["fingerprint"] not in seen
         and (not scan.namespaces or r["namespace"] in scan.namespaces)
     ]

@@ -30,7 +30,15 @@ def sort_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=_order)
 
 
-def findings(console: Console, rows: Sequence[dict[str, Any]], show_resolved: bool = False) -> None:
+def _status(row: dict[str, Any]) -> str:
+    if row["status"] == "waived":
+        return f"[dim]waived until {row['waiver_expires']}[/]"
+    if row["status"] == "resolved":
+        return f"resolved {(row['resolved_at'] or '')[:10]}"
+    return f"open since {(row['first_seen'] or '')[:10]}"
+
+
+def findings(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         console.print("[green]No findings.[/green]")
         return
@@ -44,7 +52,7 @@ def findings(console: Console, rows: Sequence[dict[str, Any]], show_resolved: bo
         table.add_column("RESOURCE")
         table.add_column("WHERE", overflow="fold")
         table.add_column("MESSAGE", overflow="fold")
-        table.add_column("STATUS" if show_resolved else "SINCE")
+        table.add_column("STATUS")
         for r in group:
             where = f"{r['source_path']}:{r['source_line']}" if r["source_path"] else "live only"
             table.add_row(
@@ -53,7 +61,7 @@ def findings(console: Console, rows: Sequence[dict[str, Any]], show_resolved: bo
                 f"{r['kind']} {r['namespace']}/{r['name']}",
                 where,
                 r["message"].removeprefix(f"{r['kind']} {r['namespace']}/{r['name']} "),
-                r["status"] if show_resolved else (r["first_seen"] or "")[:10],
+                _status(r),
             )
         console.print(table)
 

@@ -56,7 +56,10 @@ def _conflicts(
             (hw, w, r)
             for hw, w in wild
             for h, r in claims
-            if h != hw and r.key != w.key and host_matches(hw, h) and (not h.startswith("*") or hw < h)
+            if h != hw
+            and r.key != w.key
+            and host_matches(hw, h)
+            and (not h.startswith("*") or hw < h)
         ]
     found: dict[ObjectKey, tuple[Resource, dict[str, list[str]]]] = {}
     for host, a, b in pairs:
@@ -81,9 +84,14 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             fqdn(str(h), vs.key.namespace) for h in (vs.obj.get("spec") or {}).get("hosts") or []
         )
     ]
-    for kind, claims, wildcards in (("DestinationRule", rules, False), ("VirtualService", services, True)):
+    for kind, claims, wildcards in (
+        ("DestinationRule", rules, False),
+        ("VirtualService", services, True),
+    ):
         for resource, hosts in _conflicts(claims, wildcards):
-            pairs = "; ".join(f"{h} also claimed by {', '.join(o)}" for h, o in sorted(hosts.items()))
+            pairs = "; ".join(
+                f"{h} also claimed by {', '.join(o)}" for h, o in sorted(hosts.items())
+            )
             yield Problem(
                 resource,
                 f"{resource.key} conflicts with another {kind} for the same host: {pairs}",

@@ -33,8 +33,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             if p.explicit and p.attempts > options["max-attempts"]:
                 yield Problem(
                     vs,
-                    f"{vs.key} route {i} retries {p.attempts} times (max {options['max-attempts']}): "
-                    f"up to {p.max_tries} tries per request",
+                    f"{vs.key} route {i} retries {p.attempts} times "
+                    f"(max {options['max-attempts']}): up to {p.max_tries} tries per request",
                     f"spec.http[{i}].retries",
                     p.evidence(),
                 )

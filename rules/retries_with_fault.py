@@ -29,7 +29,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             if route.get("fault") and ignored:
                 yield Problem(
                     vs,
-                    f"{vs.key} route {i} injects faults, so its {' and '.join(ignored)} are not applied",
+                    f"{vs.key} route {i} injects faults, so its "
+                    f"{' and '.join(ignored)} are not applied",
                     f"spec.http[{i}].fault",
                     plan(route).evidence(),
                 )

@@ -37,12 +37,15 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 continue
             evidence = {**p.evidence(), "tries_time_s": round(p.tries_time or 0, 3)}
             if p.per_try_timeout >= p.timeout:
-                why = f"perTryTimeout {p.per_try_timeout:g}s >= timeout {p.timeout:g}s: no retry can run"
+                why = (
+                    f"perTryTimeout {p.per_try_timeout:g}s >= timeout {p.timeout:g}s: "
+                    "no retry can run"
+                )
             elif (p.tries_time or 0) > p.timeout:
                 fit = int(p.timeout // p.per_try_timeout)
                 why = (
-                    f"{p.max_tries} tries x {p.per_try_timeout:g}s + back-off = {p.tries_time:.3g}s "
-                    f"exceeds timeout {p.timeout:g}s: at most {fit} tries fit"
+                    f"{p.max_tries} tries x {p.per_try_timeout:g}s + back-off = "
+                    f"{p.tries_time:.3g}s exceeds timeout {p.timeout:g}s: at most {fit} tries fit"
                 )
             else:
                 continue

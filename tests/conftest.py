@@ -184,7 +184,11 @@ class Scenario:
             message="shop routing",
         )
         self.repo.commit(
-            {"apps/old/ghost.yaml": manifest("VirtualService", "ghost", REMOTE_CART_VS, namespace="old")},
+            {
+                "apps/old/ghost.yaml": manifest(
+                    "VirtualService", "ghost", REMOTE_CART_VS, namespace="old"
+                )
+            },
             date="2025-07-01T10:00:00+00:00",
             author="Carol Example",
             message="ghost canary",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Scenario, run, scan_json
+from rules import CATALOG
 
 
 @pytest.fixture
@@ -110,17 +111,33 @@ def test_findings_filters(stored: Scenario) -> None:
 def test_rules_command_lists_and_explains() -> None:
     listing = run("rules", "--format", "json")
     ids = [r["id"] for r in json.loads(listing.stdout)["rules"]]
-    assert ids == ["MA101", "MA102", "MA103", "MA201"]
+    assert ids == [r.id for r in CATALOG]
+    assert len(ids) == 20
     detail = run("rules", "spec-drift", "--format", "table")
     assert "MA103 spec-drift" in detail.stdout and "max-differences" in detail.stdout
     assert run("rules", "MA999").exit_code == 2
 
 
-def test_demo_runs_and_finds_each_rule(tmp_path: Path) -> None:
+def test_demo_runs_and_shows_each_kind_of_finding(tmp_path: Path) -> None:
     result = run("demo", "--dir", tmp_path / "demo", "--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert {f["rule"] for f in doc["findings"]} == {"MA101", "MA102", "MA103", "MA201"}
+    rules = {f["rule"] for f in doc["findings"]}
+    assert {
+        "MA101",
+        "MA102",
+        "MA103",
+        "MA201",
+        "MA302",
+        "MA303",
+        "MA306",
+        "MA307",
+        "MA401",
+    } <= rules
+    waived = [f for f in doc["findings"] if f["status"] == "waived"]
+    assert [(f["rule"], f["name"], f["evidence"]["waiver"]["ticket"]) for f in waived] == [
+        ("MA405", "bookinfo", "MESH-42")
+    ]
     assert doc["scan"]["complete"] and doc["scan"]["cluster"] == "demo"
     again = run("demo", "--dir", tmp_path / "demo")
     assert again.exit_code == 2 and "already exists" in again.stderr

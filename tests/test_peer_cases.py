@@ -11,11 +11,13 @@ one analyzer per file. Mapping: MA302 <-> IST0101 (host) and IST0174, MA303 <-> 
 from __future__ import annotations
 
 import pytest
-
-from conftest import PEER_CASES
 from test_rules import run_rule
 
-pytestmark = pytest.mark.skipif(not PEER_CASES.exists(), reason="../shared/peer-cases is not present")
+from conftest import PEER_CASES
+
+pytestmark = pytest.mark.skipif(
+    not PEER_CASES.exists(), reason="../shared/peer-cases is not present"
+)
 
 
 def _names(rule: str, file: str) -> set[tuple[str, str]]:
@@ -23,7 +25,9 @@ def _names(rule: str, file: str) -> set[tuple[str, str]]:
 
 
 def _locators(rule: str, file: str) -> set[tuple[str, str]]:
-    return {(name, locator) for _, _, name, locator in run_rule(rule, (PEER_CASES / file).read_text())}
+    return {
+        (name, locator) for _, _, name, locator in run_rule(rule, (PEER_CASES / file).read_text())
+    }
 
 
 def test_ist0101_destination_hosts() -> None:
@@ -44,10 +48,20 @@ def test_ist0101_destination_hosts() -> None:
     }
     # Must stay clean per EXPECTED.md (the FQDN, ServiceEntry, wildcard, exportTo cases);
     # reviews-2port-missing is IST0112 (port selector required), a check we do not make.
-    clean = {"reviews", "reviews-fqdn", "reviews-external", "reviews-bookinfo-eu",
-             "reviews-bookinfo-eu-wildcard", "reviews-mirror", "reviews-2port-present",
-             "cross-namespace", "banana-details", "hello", "vs-to-extporto-serviceentry",
-             "reviews-2port-missing"}
+    clean = {
+        "reviews",
+        "reviews-fqdn",
+        "reviews-external",
+        "reviews-bookinfo-eu",
+        "reviews-bookinfo-eu-wildcard",
+        "reviews-mirror",
+        "reviews-2port-present",
+        "cross-namespace",
+        "banana-details",
+        "hello",
+        "vs-to-extporto-serviceentry",
+        "reviews-2port-missing",
+    }
     assert not {n.split("/")[1] for n, _ in found} & clean
 
 
@@ -59,7 +73,9 @@ def test_ist0101_destination_subsets() -> None:
 
 
 def test_ist0174_destinationrule_unknown_host() -> None:
-    assert _names("MA302", "destinationrule-with-fake-host.yaml") == {("DestinationRule", "default/fake-host")}
+    assert _names("MA302", "destinationrule-with-fake-host.yaml") == {
+        ("DestinationRule", "default/fake-host")
+    }
 
 
 def test_ist0173_subset_selects_no_pods() -> None:
@@ -87,8 +103,15 @@ def test_ist0173_topology_labels_deliberate_difference() -> None:
 def test_ist0109_conflicting_mesh_virtualservice_hosts() -> None:
     assert _names("MA309", "virtualservice_conflictingmeshgatewayhosts.yaml") == {
         ("VirtualService", n)
-        for n in ("team3/ratings", "team4/ratings", "foo/ratings", "bar/ratings", "foo/productpage",
-                  "foo/bogus-productpage", "team2/ratings")
+        for n in (
+            "team3/ratings",
+            "team4/ratings",
+            "foo/ratings",
+            "bar/ratings",
+            "foo/productpage",
+            "foo/bogus-productpage",
+            "team2/ratings",
+        )
     }  # not foo/reviews, bar/reviews (gateway only), team1/ratings (exportTo ".")
     assert _names("MA309", "virtualservice_conflictingmeshgatewayhosts_with_exportto.yaml") == {
         ("VirtualService", f"{ns}/{n}")

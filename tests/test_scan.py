@@ -43,7 +43,11 @@ def test_scan_finds_each_state_and_owner_source(scenario: Scenario) -> None:
     assert drift["source"]["path"] == "apps/shop/routes.yaml"
     assert drift["source"]["line"] > 1
     assert drift["evidence"]["differences"] == [
-        {"path": "spec.trafficPolicy", "git": None, "live": {"loadBalancer": {"simple": "LEAST_REQUEST"}}}
+        {
+            "path": "spec.trafficPolicy",
+            "git": None,
+            "live": {"loadBalancer": {"simple": "LEAST_REQUEST"}},
+        }
     ]
     ghost = by["MA201", "ghost"]
     assert ghost["owner"] is None

@@ -27,44 +27,90 @@ def _vs(name: str, weights: tuple[int, int], api: str = "v1", fault: bool = Fals
     }
     if fault:
         route["fault"] = {"abort": {"httpStatus": 503, "percentage": {"value": 5}}}
-    return {"apiVersion": f"networking.istio.io/{api}", "kind": "VirtualService",
-            "metadata": {"name": name, "namespace": "shop"}, "spec": {"hosts": [name], "http": [route]}}
+    return {
+        "apiVersion": f"networking.istio.io/{api}",
+        "kind": "VirtualService",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"hosts": [name], "http": [route]},
+    }
 
 
 def test_mass_and_cosmetic_commits_do_not_refresh_a_stale_canary(make_repo, tmp_path) -> None:
     repo: GitRepo = make_repo()
-    filler = {f"apps/filler-{i}.yaml": yaml.safe_dump(_vs(f"filler-{i}", (100, 0), "v1beta1"))
-              for i in range(60)}
-    repo.commit({
-        **filler,
-        "apps/reviews.yaml": yaml.safe_dump(_vs("reviews", (100, 0), "v1beta1")),
-        "apps/ratings.yaml": yaml.safe_dump(_vs("ratings", (50, 50), "v1beta1")),
-        "apps/tmp-abort.yaml": yaml.safe_dump(_vs("tmp-abort", (100, 0), "v1beta1", fault=True)),
-    }, date=_when(300), author="Alice Example", message="canaries")
+    filler = {
+        f"apps/filler-{i}.yaml": yaml.safe_dump(_vs(f"filler-{i}", (100, 0), "v1beta1"))
+        for i in range(60)
+    }
+    repo.commit(
+        {
+            **filler,
+            "apps/reviews.yaml": yaml.safe_dump(_vs("reviews", (100, 0), "v1beta1")),
+            "apps/ratings.yaml": yaml.safe_dump(_vs("ratings", (50, 50), "v1beta1")),
+            "apps/tmp-abort.yaml": yaml.safe_dump(
+                _vs("tmp-abort", (100, 0), "v1beta1", fault=True)
+            ),
+        },
+        date=_when(300),
+        author="Alice Example",
+        message="canaries",
+    )
     created = repo.git("rev-parse", "HEAD")
-    bumped = {p: c.replace("networking.istio.io/v1beta1", "networking.istio.io/v1") for p, c in filler.items()}
+    bumped = {
+        p: c.replace("networking.istio.io/v1beta1", "networking.istio.io/v1")
+        for p, c in filler.items()
+    }
     for name in ("reviews", "ratings", "tmp-abort"):
-        bumped[f"apps/{name}.yaml"] = (repo.path / "apps" / f"{name}.yaml").read_text().replace(
-            "networking.istio.io/v1beta1", "networking.istio.io/v1")
+        bumped[f"apps/{name}.yaml"] = (
+            (repo.path / "apps" / f"{name}.yaml")
+            .read_text()
+            .replace("networking.istio.io/v1beta1", "networking.istio.io/v1")
+        )
     repo.commit(bumped, date=_when(20), author="Bot Example", message="bump to v1 (63 files)")
-    repo.commit({"apps/reviews.yaml": "# owned by the shop team\n" + bumped["apps/reviews.yaml"]},
-                date=_when(5), author="Bob Example", message="comment only")
-    repo.commit({"apps/ratings.yaml": yaml.safe_dump(_vs("ratings", (100, 0)))},
-                date=_when(3), author="Bob Example", message="ratings: shift all traffic to v1")
-    objects = [yaml.safe_load((repo.path / p).read_text().split("\n", 1)[1] if p == "apps/reviews.yaml"
-                              else (repo.path / p).read_text())
-               for p in ("apps/reviews.yaml", "apps/ratings.yaml", "apps/tmp-abort.yaml")]
-    _, doc = scan_json("--repo", repo.path, "--cluster-dump", dump(tmp_path / "c.yaml", objects),
-                       "--db", tmp_path / "a.db", "-n", "shop")
+    repo.commit(
+        {"apps/reviews.yaml": "# owned by the shop team\n" + bumped["apps/reviews.yaml"]},
+        date=_when(5),
+        author="Bob Example",
+        message="comment only",
+    )
+    repo.commit(
+        {"apps/ratings.yaml": yaml.safe_dump(_vs("ratings", (100, 0)))},
+        date=_when(3),
+        author="Bob Example",
+        message="ratings: shift all traffic to v1",
+    )
+    objects = [
+        yaml.safe_load(
+            (repo.path / p).read_text().split("\n", 1)[1]
+            if p == "apps/reviews.yaml"
+            else (repo.path / p).read_text()
+        )
+        for p in ("apps/reviews.yaml", "apps/ratings.yaml", "apps/tmp-abort.yaml")
+    ]
+    _, doc = scan_json(
+        "--repo",
+        repo.path,
+        "--cluster-dump",
+        dump(tmp_path / "c.yaml", objects),
+        "--db",
+        tmp_path / "a.db",
+        "-n",
+        "shop",
+    )
     by = {(f["rule"], f["name"]): f for f in doc["findings"]}
     reviews = by["MA306", "reviews"]
     assert reviews["evidence"]["changed_at"][:10] == _when(300)[:10]
     assert reviews["evidence"]["unchanged_days"] in (299, 300)
     assert created[:10] in reviews["evidence"]["basis"]
-    assert "ignoring 1 mass commit(s) of more than 50 files and 1 commit(s) that left it unchanged" in reviews["evidence"]["basis"]
+    assert (
+        "ignoring 1 mass commit(s) of more than 50 files and 1 commit(s) that left it unchanged"
+        in reviews["evidence"]["basis"]
+    )
     # The healthy twin: ratings really changed 3 days ago, so its 0% leg is a fresh rollout.
     assert ("MA306", "ratings") not in by
     # A fault left on for 300 days, in a resource named like an experiment.
     abort = by["MA307", "tmp-abort"]
-    assert abort["evidence"]["signals"] == ["fault injection at spec.http[0].fault", "experimental name (tmp)"]
+    assert abort["evidence"]["signals"] == [
+        "fault injection at spec.http[0].fault",
+        "experimental name (tmp)",
+    ]
     assert abort["source"]["path"] == "apps/tmp-abort.yaml"
