@@ -18,7 +18,8 @@ from auditor.kinds import AUDITED, key_of
 from auditor.model import Change, Manifest, ObjectKey, Resource, SyncState
 from auditor.normalize import spec_diff
 from auditor.owners import OwnerResolver, leads
-from auditor.routes import destinations
+from auditor.retries import RetryPlan, plan
+from auditor.routes import Destination, destinations, http_routes
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 from auditor.sources.history import Timeline
@@ -50,10 +51,28 @@ class Inventory:
     namespaces: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
 
+    @cached_property
+    def _by_kind(self) -> dict[str, list[Resource]]:
+        kinds: dict[str, list[Resource]] = {}
+        for r in self.resources:
+            if r.state is not SyncState.UNKNOWN:
+                kinds.setdefault(r.key.kind, []).append(r)
+        return kinds
+
     def of_kind(self, kind: str) -> Iterator[Resource]:
-        return (
-            r for r in self.resources if r.key.kind == kind and r.state is not SyncState.UNKNOWN
-        )
+        """Resources of a kind whose live state is known."""
+        return iter(self._by_kind.get(kind, ()))
+
+    @cached_property
+    def _destinations(self) -> dict[ObjectKey, list[Destination]]:
+        return {
+            vs.key: list(destinations(vs.obj.get("spec") or {}))
+            for vs in self.of_kind("VirtualService")
+        }
+
+    def destinations(self, vs: Resource) -> list[Destination]:
+        """Every route and mirror destination of a VirtualService, walked once per scan."""
+        return self._destinations.get(vs.key, [])
 
     def can_see(self, *kinds: str) -> bool:
         """True when every kind was read, so absence in the inventory means absence."""
@@ -74,16 +93,18 @@ class Inventory:
         return target.live is not None or viewer.live is None
 
     @cached_property
-    def _host_indexes(self) -> tuple[HostIndex, HostIndex]:
-        services = self.context.get("Service", ())
-        entries = list(self.of_kind("ServiceEntry"))
-        live = HostIndex(services, [r.obj for r in entries if r.live is not None])
-        return live, HostIndex(services, [r.obj for r in entries])
+    def _live_hosts(self) -> HostIndex:
+        entries = [r.obj for r in self.of_kind("ServiceEntry") if r.live is not None]
+        return HostIndex(self.context.get("Service", ()), entries)
+
+    @cached_property
+    def _planned_hosts(self) -> HostIndex:
+        entries = [r.obj for r in self.of_kind("ServiceEntry")]
+        return HostIndex(self.context.get("Service", ()), entries)
 
     def hosts(self, viewer: Resource) -> HostIndex:
         """Services and ServiceEntries as the viewer sees them (see `in_view`)."""
-        live, planned = self._host_indexes
-        return live if viewer.live is not None else planned
+        return self._live_hosts if viewer.live is not None else self._planned_hosts
 
     @cached_property
     def _rule_hosts(self) -> ByHost[Resource]:
@@ -107,7 +128,7 @@ class Inventory:
     def _routed(self) -> ByHost[str | None]:
         index: ByHost[str | None] = ByHost()
         for r in self.of_kind("VirtualService"):
-            for d in destinations(r.obj.get("spec") or {}):
+            for d in self.destinations(r):
                 index.add(fqdn(d.host, r.key.namespace), d.subset)
         return index
 
@@ -116,15 +137,32 @@ class Inventory:
         return set(self._routed.get(host))
 
     @cached_property
-    def _pods(self) -> dict[str, list[dict[str, str]]]:
-        pods: dict[str, list[dict[str, str]]] = {}
-        for pod in self.context.get("Pod", ()):
+    def _pods(self) -> dict[tuple[str, str, str], set[int]]:
+        """(namespace, label, value) -> pods carrying it, to match selectors by set intersection."""
+        index: dict[tuple[str, str, str], set[int]] = {}
+        for n, pod in enumerate(self.context.get("Pod", ())):
             meta = pod["metadata"]
-            pods.setdefault(meta.get("namespace", ""), []).append(meta.get("labels") or {})
-        return pods
+            for label, value in (meta.get("labels") or {}).items():
+                index.setdefault((meta.get("namespace", ""), label, str(value)), set()).add(n)
+        return index
 
-    def pod_labels(self, namespace: str) -> list[dict[str, str]]:
-        return self._pods.get(namespace, [])
+    def pods_selected(self, namespace: str, labels: dict[str, str]) -> int:
+        """How many pods in the namespace carry all the labels (an empty selector: none)."""
+        sets = sorted(
+            (self._pods.get((namespace, k, v), set()) for k, v in labels.items()), key=len
+        )
+        return len(set.intersection(*sets)) if sets else 0
+
+    @cached_property
+    def _plans(self) -> dict[ObjectKey, list[tuple[int, dict[str, Any], RetryPlan]]]:
+        return {
+            vs.key: [(i, route, plan(route)) for i, route in http_routes(vs.obj.get("spec") or {})]
+            for vs in self.of_kind("VirtualService")
+        }
+
+    def http_routes(self, vs: Resource) -> list[tuple[int, dict[str, Any], RetryPlan]]:
+        """(index, route, retry plan) of each HTTP route, computed once for all MA4xx rules."""
+        return self._plans.get(vs.key, [])
 
     def created(self, resource: Resource) -> datetime | None:
         """Creation time: the live object's, else the first commit of its manifest file."""

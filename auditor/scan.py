@@ -97,6 +97,8 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     live = read_live(req, advance)
     inventory = build(live, git, config.owner_keys, datetime.now(UTC))
     result = engine.run(inventory, config, live.cluster)
+    if git.timeline is not None:
+        git.timeline.save()
     dup_notes = tuple(
         f"{key} is declared twice: {first} and {second} (the first is used)"
         for key, first, second in inventory.duplicates

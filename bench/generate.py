@@ -6,7 +6,8 @@ The repo gets one file per service (a VirtualService and a DestinationRule: 10,0
 documents for 5,000 services), built through `git fast-import` with dated commits:
 batches that add services, hundreds of small edits by different authors, and one mass
 commit that bumps every apiVersion. The dump (`-o json` shape) matches the repo except
-for 1% drifted, 1% live-only and 1% git-only resources.
+for 1% drifted, 1% live-only and 1% git-only resources, and holds each service's Service
+and two Pods (v1, v2), as a real cluster would.
 """
 
 from __future__ import annotations
@@ -23,9 +24,21 @@ TEAMS = 50
 START = 1_700_000_000  # 2023-11-14
 
 
+def _canary(i: int) -> bool:
+    """One service in ten is mid-canary: two weighted subsets; the others route to v1."""
+    return i % 10 == 0
+
+
 def _docs(i: int, api: str, weight: int) -> list[dict]:
     name, ns = f"svc-{i:05d}", f"team-{i % TEAMS:02d}"
     host = f"{name}.{ns}.svc.cluster.local"
+    versions = ("v1", "v2") if _canary(i) else ("v1",)
+    route = [{"destination": {"host": host, "subset": "v1"}}]
+    if _canary(i):
+        route = [
+            {"destination": {"host": host, "subset": "v1"}, "weight": 100 - weight},
+            {"destination": {"host": host, "subset": "v2"}, "weight": weight},
+        ]
     vs = {
         "apiVersion": f"networking.istio.io/{api}",
         "kind": "VirtualService",
@@ -34,12 +47,9 @@ def _docs(i: int, api: str, weight: int) -> list[dict]:
             "hosts": [host],
             "http": [
                 {
-                    "route": [
-                        {"destination": {"host": host, "subset": "v1"}, "weight": 100 - weight},
-                        {"destination": {"host": host, "subset": "v2"}, "weight": weight},
-                    ],
+                    "route": route,
                     "timeout": "5s",
-                    "retries": {"attempts": 2, "perTryTimeout": "2s"},
+                    "retries": {"attempts": 2, "perTryTimeout": "1s"},
                 }
             ],
         },
@@ -51,10 +61,7 @@ def _docs(i: int, api: str, weight: int) -> list[dict]:
         "spec": {
             "host": host,
             "trafficPolicy": {"connectionPool": {"http": {"maxRetries": 3}}},
-            "subsets": [
-                {"name": "v1", "labels": {"version": "v1"}},
-                {"name": "v2", "labels": {"version": "v2"}},
-            ],
+            "subsets": [{"name": v, "labels": {"version": v}} for v in versions],
         },
     }
     return [vs, dr]
@@ -69,7 +76,7 @@ def generate(out: Path, services: int, commits: int) -> None:
     rng = random.Random(42)
     repo = out / "gitops"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    weights = {i: 0 for i in range(services)}
+    weights = {i: 20 for i in range(services)}
     api = "v1beta1"
     stream: list[bytes] = []
     when = START
@@ -112,7 +119,7 @@ def generate(out: Path, services: int, commits: int) -> None:
                 "Platform Bot",
                 {path(i): _blob(_docs(i, api, weights[i])) for i in range(services)},
             )
-        touched = rng.sample(range(services), 3)
+        touched = rng.sample(range(0, services, 10), 3)
         for i in touched:
             weights[i] = rng.choice([0, 10, 20, 50])
         commit(
@@ -126,9 +133,8 @@ def generate(out: Path, services: int, commits: int) -> None:
     items = []
     for i in range(services):
         docs = _docs(i, "v1", weights[i])
-        if i % 100 == 1:  # drifted: a hand edit of the canary weight
-            docs[0]["spec"]["http"][0]["route"][1]["weight"] = 33
-            docs[0]["spec"]["http"][0]["route"][0]["weight"] = 67
+        if i % 100 == 1:  # drifted: a hand edit of the timeout
+            docs[0]["spec"]["http"][0]["timeout"] = "15s"
         if i % 100 == 2:  # git-only: not applied
             continue
         for d in docs:
@@ -141,6 +147,28 @@ def generate(out: Path, services: int, commits: int) -> None:
         items.extend(docs)
     for i in range(services, services + services // 100):  # live-only
         items.extend(_docs(i, "v1", 0))
+    for i in range(services + services // 100):
+        name, ns = f"svc-{i:05d}", f"team-{i % TEAMS:02d}"
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"selector": {"app": name}, "ports": [{"port": 8080}]},
+            }
+        )
+        items += [
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"{name}-{v}",
+                    "namespace": ns,
+                    "labels": {"app": name, "version": v},
+                },
+            }
+            for v in (("v1", "v2") if _canary(i) else ("v1",))
+        ]
     for t in range(TEAMS):
         items.append(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{t:02d}"}}

@@ -47,7 +47,11 @@ def scan(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(doc: dict[str, Any], out: TextIO) -> None:
-    json.dump(doc, out, indent=2, ensure_ascii=False)
+    """Indented for a person at a terminal; compact (the C encoder, much faster) for pipes."""
+    if out.isatty():
+        out.write(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        out.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
     out.write("\n")
 
 

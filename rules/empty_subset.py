@@ -41,8 +41,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             labels = {str(a): str(b) for a, b in (subset.get("labels") or {}).items()}
             for svc in services:
                 wanted = {**dict(svc.selector), **labels}
-                pods = inventory.pod_labels(svc.namespace)
-                if not any(all(p.get(a) == b for a, b in wanted.items()) for p in pods):
+                if not inventory.pods_selected(svc.namespace, wanted):
                     yield Problem(
                         dr,
                         f"{dr.key} subset {subset.get('name')!r} selects no pod of Service "
@@ -51,6 +50,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                         {
                             "subset": subset.get("name"),
                             "selector": wanted,
-                            "pods_in_namespace": len(pods),
+                            "service_pods": inventory.pods_selected(
+                                svc.namespace, dict(svc.selector)
+                            ),
                         },
                     )

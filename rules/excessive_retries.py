@@ -17,8 +17,6 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.retries import plan
-from auditor.routes import http_routes
 
 ID = "MA401"
 NAME = "excessive-retries"
@@ -28,8 +26,7 @@ OPTIONS = {"max-attempts": 3}
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
-        for i, route in http_routes(vs.obj.get("spec") or {}):
-            p = plan(route)
+        for i, _, p in inventory.http_routes(vs):
             if p.explicit and p.attempts > options["max-attempts"]:
                 yield Problem(
                     vs,

@@ -25,6 +25,7 @@ from auditor.routes import http_routes
 ID = "MA307"
 NAME = "lingering-experiment"
 SEVERITY = "medium"
+_WORD_SPLIT = re.compile(r"[-._]")
 OPTIONS = {
     "max-age-days": 30,
     "words": ["canary", "test", "tmp", "temp", "exp", "experiment", "debug", "hotfix"],
@@ -41,7 +42,7 @@ def _signals(resource: Any, words: set[str]) -> list[str]:
             found.append(f"fault injection at spec.http[{i}].fault")
         if route.get("mirror") or route.get("mirrors"):
             found.append(f"mirroring at spec.http[{i}]")
-    hits = sorted(set(re.split(r"[-._]", resource.key.name.lower())) & words)
+    hits = sorted(set(_WORD_SPLIT.split(resource.key.name.lower())) & words)
     if hits:
         found.append(f"experimental name ({', '.join(hits)})")
     return found

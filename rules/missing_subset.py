@@ -19,7 +19,6 @@ from typing import Any
 from auditor.hosts import fqdn
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.routes import destinations
 
 ID = "MA303"
 NAME = "missing-subset"
@@ -30,7 +29,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     if not inventory.can_see("DestinationRule"):
         return
     for vs in inventory.of_kind("VirtualService"):
-        for d in destinations(vs.obj.get("spec") or {}):
+        for d in inventory.destinations(vs):
             if d.subset is None:
                 continue
             host = fqdn(d.host, vs.key.namespace)

@@ -13,8 +13,6 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.retries import plan
-from auditor.routes import http_routes
 
 ID = "MA405"
 NAME = "missing-timeout"
@@ -23,8 +21,7 @@ SEVERITY = "low"
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
-        for i, route in http_routes(vs.obj.get("spec") or {}):
-            p = plan(route)
+        for i, route, p in inventory.http_routes(vs):
             if p.timeout is None and not route.get("redirect") and not route.get("directResponse"):
                 yield Problem(
                     vs, f"{vs.key} route {i} has no timeout", f"spec.http[{i}]", p.evidence()

@@ -21,8 +21,7 @@ from typing import Any
 from auditor.hosts import fqdn
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.retries import effective_policy, plan, retry_cap, upstream_conditions
-from auditor.routes import destinations, http_routes
+from auditor.retries import effective_policy, retry_cap, upstream_conditions
 
 ID = "MA403"
 NAME = "no-retry-budget"
@@ -33,14 +32,13 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     if not inventory.can_see("DestinationRule"):
         return
     for vs in inventory.of_kind("VirtualService"):
-        for i, route in http_routes(vs.obj.get("spec") or {}):
-            p = plan(route)
+        for i, _, p in inventory.http_routes(vs):
             conditions = upstream_conditions(p.retry_on)
             if not (p.explicit and p.attempts > 0 and conditions):
                 continue
             uncapped = []
-            for d in destinations({"http": [route]}):
-                if d.mirror:
+            for d in inventory.destinations(vs):
+                if d.mirror or not d.locator.startswith(f"spec.http[{i}]."):
                     continue
                 rules = inventory.destination_rules(fqdn(d.host, vs.key.namespace), vs)
                 policy = (

@@ -14,8 +14,6 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.retries import plan
-from auditor.routes import http_routes
 
 ID = "MA407"
 NAME = "retries-with-fault"
@@ -24,7 +22,7 @@ SEVERITY = "low"
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
-        for i, route in http_routes(vs.obj.get("spec") or {}):
+        for i, route, p in inventory.http_routes(vs):
             ignored = [k for k in ("retries", "timeout") if route.get(k)]
             if route.get("fault") and ignored:
                 yield Problem(
@@ -32,5 +30,5 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                     f"{vs.key} route {i} injects faults, so its "
                     f"{' and '.join(ignored)} are not applied",
                     f"spec.http[{i}].fault",
-                    plan(route).evidence(),
+                    p.evidence(),
                 )

@@ -17,8 +17,6 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.retries import plan
-from auditor.routes import http_routes
 
 ID = "MA404"
 NAME = "retry-timeout-mismatch"
@@ -27,8 +25,7 @@ SEVERITY = "medium"
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
-        for i, route in http_routes(vs.obj.get("spec") or {}):
-            p = plan(route)
+        for i, _, p in inventory.http_routes(vs):
             if (
                 not (p.explicit and p.attempts > 0)
                 or p.timeout is None

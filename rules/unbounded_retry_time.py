@@ -16,8 +16,6 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.retries import plan
-from auditor.routes import http_routes
 
 ID = "MA402"
 NAME = "unbounded-retry-time"
@@ -26,8 +24,7 @@ SEVERITY = "high"
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
-        for i, route in http_routes(vs.obj.get("spec") or {}):
-            p = plan(route)
+        for i, _, p in inventory.http_routes(vs):
             if p.explicit and p.attempts > 0 and p.per_try is None:
                 yield Problem(
                     vs,

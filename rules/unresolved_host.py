@@ -21,7 +21,6 @@ from typing import Any
 from auditor.hosts import fqdn, lookup_namespaces
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.routes import destinations
 
 ID = "MA302"
 NAME = "unresolved-host"
@@ -34,7 +33,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     for vs in inventory.of_kind("VirtualService"):
         spaces = lookup_namespaces(vs.obj)
         index = inventory.hosts(vs)
-        for d in destinations(vs.obj.get("spec") or {}):
+        for d in inventory.destinations(vs):
             host = fqdn(d.host, vs.key.namespace)
             if not inventory.knows(host):
                 continue

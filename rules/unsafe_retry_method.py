@@ -19,8 +19,7 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.retries import SAFE_FOR_NON_IDEMPOTENT, plan
-from auditor.routes import http_routes
+from auditor.retries import SAFE_FOR_NON_IDEMPOTENT
 
 ID = "MA406"
 NAME = "unsafe-retry-method"
@@ -41,12 +40,11 @@ def _methods(match: dict[str, Any]) -> set[str] | None:
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
-        for i, route in http_routes(vs.obj.get("spec") or {}):
+        for i, route, p in inventory.http_routes(vs):
             matches = [m for m in route.get("match") or [] if isinstance(m, dict)]
             allowed = [_methods(m) for m in matches]
             if not matches or any(a is None or not a <= _UNSAFE_METHODS for a in allowed):
                 continue
-            p = plan(route)
             unsafe = [c for c in p.retry_on if c not in SAFE_FOR_NON_IDEMPOTENT]
             if p.attempts > 0 and unsafe:
                 yield Problem(

@@ -170,7 +170,7 @@ def read_repo(
         errors=tuple(errors),
         codeowners=_tree_text(commit, CODEOWNERS_PATHS),
         config_text=_tree_text(commit, (CONFIG_NAME,)),
-        timeline=Timeline(repo, history, blobs),
+        timeline=Timeline(repo, history, blobs, slot),
         notes=tuple(notes),
     )
 

@@ -19,25 +19,20 @@ from auditor.sources.blobs import parse_blob
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+_NO_BLOB = "0" * 40
+
+
 @dataclass(frozen=True)
 class Revision:
-    """A commit that touched a file, with the file's name in that commit."""
+    """A commit that touched a file: the file's name then, and its blob before and after."""
 
     commit: Commit
     path: str
+    blob: str
+    parent_blob: str
 
 
-def read_history(repo: Any, sha: str, slot: Path) -> dict[str, list[Revision]]:
-    """Revisions of each manifest path, newest first, from ONE `git log` pass.
-
-    Renames are followed: commits made under an older name count for the current one.
-    """
-    cached = cache.load(slot / "history.json")
-    if isinstance(cached, dict) and cached.get("commit") == sha:
-        return {
-            p: [Revision(Commit(*c[:5]), c[5]) for c in revs] for p, revs in cached["paths"].items()
-        }
-    out = repo.git.log("-z", "-M", "--name-status", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI", sha)
+def _parse_log(out: str) -> dict[str, list[Revision]]:
     history: dict[str, list[Revision]] = {}
     current: dict[str, str] = {}
     for record in out.split("\x1e"):
@@ -45,34 +40,54 @@ def read_history(repo: Any, sha: str, slot: Path) -> dict[str, list[Revision]]:
             continue
         header, _, body = record.partition("\0")
         tokens = body.lstrip("\n").split("\0")
-        touched: list[tuple[str, str]] = []
+        touched: list[tuple[str, str, str, str]] = []
         i = 0
         while i < len(tokens):
-            status = tokens[i].strip()
-            if not status:
+            if not tokens[i].startswith(":"):
                 i += 1
                 continue
+            _, _, old_blob, new_blob, status = tokens[i][1:].split()
             if status[0] in "RC":
                 old, new = tokens[i + 1], tokens[i + 2]
                 name = current.get(new, new)
-                touched.append((name, new))
+                touched.append((name, new, new_blob, old_blob))
                 if status[0] == "R":
                     current[old] = name
                 i += 3
             else:
-                touched.append((current.get(tokens[i + 1], tokens[i + 1]), tokens[i + 1]))
+                path = tokens[i + 1]
+                touched.append((current.get(path, path), path, new_blob, old_blob))
                 i += 2
         commit_sha, author, email, date = header.split("\x1f")
         commit = Commit(commit_sha, author, email, date, len(touched))
-        for name, then in touched:
+        for name, then, blob, parent in touched:
             if name.endswith(MANIFEST_SUFFIXES):
-                history.setdefault(name, []).append(Revision(commit, then))
+                history.setdefault(name, []).append(Revision(commit, then, blob, parent))
+    return history
+
+
+def read_history(repo: Any, sha: str, slot: Path) -> dict[str, list[Revision]]:
+    """Revisions of each manifest path, newest first, from ONE `git log --raw` pass.
+
+    Renames are followed: commits made under an older name count for the current one.
+    The raw diff gives each revision's blob ids, so no tree is walked later.
+    """
+    cached = cache.load(slot / "history.json")
+    if isinstance(cached, dict) and cached.get("commit") == sha:
+        return {
+            p: [Revision(Commit(*c[:5]), *c[5:]) for c in revs]
+            for p, revs in cached["paths"].items()
+        }
+    out = repo.git.log(
+        "-z", "-M", "--raw", "--no-abbrev", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI", sha
+    )
+    history = _parse_log(out)
     cache.save(
         slot / "history.json",
         {
             "commit": sha,
             "paths": {
-                p: [[*r.commit.__dict__.values(), r.path] for r in revs]
+                p: [[*r.commit.__dict__.values(), r.path, r.blob, r.parent_blob] for r in revs]
                 for p, revs in history.items()
             },
         },
@@ -84,11 +99,19 @@ class Timeline:
     """Answers "when did this document last really change?" from the repo's history."""
 
     def __init__(
-        self, repo: Any, history: dict[str, list[Revision]], parsed: dict[str, dict[str, Any]]
+        self,
+        repo: Any,
+        history: dict[str, list[Revision]],
+        parsed: dict[str, dict[str, Any]],
+        slot: Path,
     ) -> None:
         self._repo = repo
         self._history = history
         self._parsed = parsed
+        self._slot = slot
+        memo = cache.load(slot / "changes.json")
+        self._memo: dict[str, list[str | None] | None] = memo if isinstance(memo, dict) else {}
+        self._dirty = False
 
     def revisions(self, path: str) -> tuple[Revision, ...]:
         """Commits that touched the file, newest first, across renames."""
@@ -98,16 +121,14 @@ class Timeline:
         revisions = self.revisions(path)
         return revisions[-1].commit if revisions else None
 
-    def _spec_at(self, revision: Revision, kind: str, name: str) -> Any:
-        """The normalized spec of the document at a revision; None when it did not exist."""
-        try:
-            blob = self._repo.commit(revision.commit.sha).tree[revision.path]
-        except (KeyError, ValueError):
+    def _spec(self, blob: str, path: str, kind: str, name: str) -> Any:
+        """The normalized spec of the document in a blob; None when it is not there."""
+        if blob == _NO_BLOB:
             return None
-        entry = self._parsed.get(blob.hexsha)
+        entry = self._parsed.get(blob)
         if entry is None:
-            text = blob.data_stream.read().decode("utf-8", errors="replace")
-            entry = self._parsed[blob.hexsha] = parse_blob(text, revision.path)
+            raw = self._repo.odb.stream(bytes.fromhex(blob)).read()
+            entry = self._parsed[blob] = parse_blob(raw.decode("utf-8", errors="replace"), path)
         for _, data in entry["docs"]:
             meta = data.get("metadata") or {}
             if data.get("kind") == kind and meta.get("name") == name:
@@ -116,17 +137,46 @@ class Timeline:
 
     def last_change(self, manifest: Manifest, mass_files: int) -> Change | None:
         """The newest commit that changed this document's spec and touched at most
-        `mass_files` files (the document's creation always counts)."""
+        `mass_files` files (the commit that created the file always counts).
+
+        Answers are remembered on disk by the file's newest revision, so older blobs are
+        read once per change of the file, not once per scan."""
         revisions = self.revisions(manifest.path)
-        kind, name = manifest.key.kind, manifest.key.name
+        if not revisions:
+            return None
+        key = ":".join(
+            (revisions[0].commit.sha, manifest.path, manifest.key.kind, manifest.key.name)
+        )
+        key += f":{mass_files}"
+        if key not in self._memo:
+            change = self._last_change(revisions, manifest.key.kind, manifest.key.name, mass_files)
+            self._memo[key] = [change.date, change.commit, change.basis] if change else None
+            self._dirty = True
+        found = self._memo[key]
+        return Change(*found) if found else None
+
+    def save(self) -> None:
+        """Persist newly worked-out answers (best effort, like every cache)."""
+        if self._dirty:
+            cache.save(self._slot / "changes.json", self._memo)
+            self._dirty = False
+
+    def _last_change(
+        self, revisions: tuple[Revision, ...], kind: str, name: str, mass_files: int
+    ) -> Change | None:
         skipped_mass = skipped_same = 0
-        for i, revision in enumerate(revisions):
-            older = revisions[i + 1] if i + 1 < len(revisions) else None
-            if older is not None and revision.commit.files > mass_files:
+        for revision in revisions:
+            new_file = revision.parent_blob == _NO_BLOB
+            if not new_file and revision.commit.files > mass_files:
                 skipped_mass += 1
                 continue
-            before = self._spec_at(older, kind, name) if older else None
-            if before is not None and before == self._spec_at(revision, kind, name):
+            after = self._spec(revision.blob, revision.path, kind, name)
+            if after is None:
+                continue
+            before = (
+                None if new_file else self._spec(revision.parent_blob, revision.path, kind, name)
+            )
+            if before == after:
                 skipped_same += 1
                 continue
             c = revision.commit
