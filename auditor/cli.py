@@ -14,7 +14,7 @@ from rich.console import Console
 
 from auditor import store
 from auditor.errors import AuditError, ExitCode, SourceError
-from auditor.model import Severity
+from auditor.model import Severity, Status
 from auditor.progress import counter
 from auditor.scan import ScanRequest, read_live, run_scan
 from reports import json_report, table
@@ -143,13 +143,17 @@ def cli() -> None:
 
 
 def _exit_code(scan: dict[str, Any], rows: list[dict[str, Any]], fail_on: str) -> int:
+    """3 for a partial scan; 1 when a finding that counts (not waived) meets --fail-on."""
     if not scan["complete"]:
         return ExitCode.SOURCE
-    if fail_on != "none":
-        threshold = Severity(fail_on).rank
-        if any(Severity(r["severity"]).rank >= threshold for r in rows if r["status"] == "open"):
-            return ExitCode.FINDINGS
-    return ExitCode.OK
+    counting = [r for r in rows if r["status"] != Status.WAIVED]
+    if fail_on == "new":
+        failed = any(r["first_scan_id"] == scan["id"] for r in counting)
+    elif fail_on != "none":
+        failed = any(Severity(r["severity"]).rank >= Severity(fail_on).rank for r in counting)
+    else:
+        failed = False
+    return ExitCode.FINDINGS if failed else ExitCode.OK
 
 
 def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
@@ -205,10 +209,11 @@ def _scan(req: ScanRequest, fmt: str | None, fail_on: str) -> int:
 @format_option
 @click.option(
     "--fail-on",
-    type=click.Choice(["none", *(s.value for s in Severity)]),
+    type=click.Choice(["none", "new", *(s.value for s in Severity)]),
     default="none",
     show_default=True,
-    help="Exit 1 when an open finding has at least this severity.",
+    help="Exit 1 when a finding (not waived) has at least this severity, or with `new`, "
+    "when a finding was not seen by earlier scans.",
 )
 @click.option(
     "--lock-timeout",
@@ -265,7 +270,7 @@ def scan(
 @db_option
 @click.option(
     "--status",
-    type=click.Choice(["open", "waived", "resolved", "all"]),
+    type=click.Choice([*(s.value for s in Status), "all"]),
     default="open",
     show_default=True,
 )

@@ -27,8 +27,14 @@ class Severity(StrEnum):
 
 class Status(StrEnum):
     OPEN = "open"
+    TICKETED = "ticketed"
     WAIVED = "waived"
     RESOLVED = "resolved"
+    # Resolved because the resource was removed through `mesh-audit retire`.
+    RETIRED = "retired"
+
+
+ACTIVE = (Status.OPEN, Status.TICKETED, Status.WAIVED)
 
 
 class SyncState(StrEnum):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from auditor.errors import SourceError
-from auditor.model import Finding, Status
+from auditor.model import ACTIVE, Finding, Status
 
 migrations = Migrations("mesh-audit")
 
@@ -95,6 +95,40 @@ def m002_waivers(db: Database) -> None:
     for column in ("waiver_reason", "waiver_expires", "waiver_ticket"):
         db["findings"].add_column(column, str)
     db["scans"].add_column("waived", int)
+
+
+@migrations()
+def m003_lifecycle(db: Database) -> None:
+    """Tickets, retirement and a history of every status change."""
+    db["findings"].add_column("ticket_key", str)
+    db["findings"].add_column("retire_branch", str)
+    db["finding_events"].create(
+        {
+            "id": int,
+            "fingerprint": str,
+            "scan_id": int,
+            "at": str,
+            "from_status": str,
+            "to_status": str,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("fingerprint", "findings", "fingerprint")],
+    )
+    db["finding_events"].create_index(["fingerprint"])
+    db["tickets"].create(
+        {
+            "key": str,
+            "owner": str,
+            "period": str,
+            "title": str,
+            "fingerprints": str,
+            "created_at": str,
+            "updated_at": str,
+            "url": str,
+        },
+        pk="key",
+    )
 
 
 @dataclass(frozen=True)
@@ -234,12 +268,14 @@ def _record(
     known = {
         r["fingerprint"]: r
         for r in db.query(
-            "SELECT fingerprint, status, first_seen, first_scan_id FROM findings WHERE cluster = ?",
+            "SELECT fingerprint, status, first_seen, first_scan_id, ticket_key FROM findings "
+            "WHERE cluster = ?",
             [scan.cluster],
         )
     }
     new = reopened = 0
     rows = []
+    events: list[dict[str, Any]] = []
     seen = set()
     for f in findings:
         if f.fingerprint in seen:
@@ -247,12 +283,20 @@ def _record(
         seen.add(f.fingerprint)
         row = _row(f, scan_id, now)
         old = known.get(f.fingerprint)
+        before = old["status"] if old else None
+        comes_back = before in (Status.RESOLVED, Status.RETIRED)
+        ticket = old["ticket_key"] if old and not comes_back else None
+        status = Status.WAIVED if f.waived else Status.TICKETED if ticket else Status.OPEN
+        row.update(status=status.value, ticket_key=ticket)
         if old is None:
             new += 1
             row.update(first_seen=now, first_scan_id=scan_id)
         else:
-            reopened += old["status"] == Status.RESOLVED.value
+            reopened += comes_back
             row.update(first_seen=old["first_seen"], first_scan_id=old["first_scan_id"])
+        if before != status.value:
+            note = "first seen" if old is None else "seen again" if comes_back else "waiver changed"
+            events.append(_event(f.fingerprint, scan_id, now, before, status.value, note))
         rows.append(row)
     db["findings"].upsert_all(rows, pk="fingerprint")
     db["sightings"].insert_all(
@@ -264,35 +308,58 @@ def _record(
         }
         for r in rows
     )
-    resolved = _resolve(db, scan, seen, now) if scan.complete else 0
+    resolved = _resolve(db, scan, scan_id, seen, now) if scan.complete else []
+    db["finding_events"].insert_all(events + resolved)
     counts = {
         "findings": len(rows),
         "new": new,
         "reopened": reopened,
-        "resolved": resolved,
+        "resolved": len(resolved),
         "waived": sum(r["status"] == Status.WAIVED.value for r in rows),
     }
     db["scans"].update(scan_id, counts)
     return {"id": scan_id, **scan_row, **counts}, rows
 
 
-def _resolve(db: Database, scan: ScanRecord, seen: set[str], now: str) -> int:
-    """Open or waived findings of the rules that ran, in the scanned scope, not seen again."""
+def _event(
+    fingerprint: str, scan_id: int | None, at: str, before: str | None, after: str, note: str
+) -> dict[str, Any]:
+    return {
+        "fingerprint": fingerprint,
+        "scan_id": scan_id,
+        "at": at,
+        "from_status": before,
+        "to_status": after,
+        "note": note,
+    }
+
+
+def _resolve(
+    db: Database, scan: ScanRecord, scan_id: int, seen: set[str], now: str
+) -> list[dict[str, Any]]:
+    """Active findings of the rules that ran, in the scanned scope, not seen again: resolved,
+    or retired when `mesh-audit retire` removed their resource. Returns the events."""
     rules = list(scan.rules)
+    active = [s.value for s in ACTIVE]
     sql = (
-        f"SELECT fingerprint, namespace FROM findings WHERE cluster = ? AND status IN (?, ?) "
+        f"SELECT fingerprint, namespace, status, retire_branch FROM findings WHERE cluster = ? "
+        f"AND status IN ({', '.join('?' * len(active))}) "
         f"AND rule IN ({', '.join('?' * len(rules))})"
     )
-    gone = [
-        (now, r["fingerprint"])
-        for r in db.query(sql, [scan.cluster, Status.OPEN.value, Status.WAIVED.value, *rules])
-        if r["fingerprint"] not in seen
-        and (not scan.namespaces or r["namespace"] in scan.namespaces)
-    ]
-    db.conn.executemany(
-        "UPDATE findings SET status = 'resolved', resolved_at = ? WHERE fingerprint = ?", gone
-    )
-    return len(gone)
+    events = []
+    for r in db.query(sql, [scan.cluster, *active, *rules]):
+        if r["fingerprint"] in seen or (scan.namespaces and r["namespace"] not in scan.namespaces):
+            continue
+        after = Status.RETIRED if r["retire_branch"] else Status.RESOLVED
+        db.conn.execute(
+            "UPDATE findings SET status = ?, resolved_at = ? WHERE fingerprint = ?",
+            [after.value, now, r["fingerprint"]],
+        )
+        note = (
+            f"gone after retire branch {r['retire_branch']}" if r["retire_branch"] else "not seen"
+        )
+        events.append(_event(r["fingerprint"], scan_id, now, r["status"], after.value, note))
+    return events
 
 
 def query(

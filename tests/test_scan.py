@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
-from conftest import Scenario, findings_of, run, scan_json
+from conftest import CART_VS, Scenario, dump, findings_of, live, run, scan_json
 
 FINDING_KEYS = {
     "rule",
@@ -100,6 +101,18 @@ def test_rescan_keeps_first_seen_and_resolves_fixed_findings(scenario: Scenario)
         hotfix["first_seen"]
         == next(f for f in first["findings"] if f["name"] == "hotfix")["first_seen"]
     )
+    # The history of its status changes is kept.
+    conn = sqlite3.connect(scenario.db)
+    history = conn.execute(
+        "SELECT scan_id, from_status, to_status, note FROM finding_events WHERE fingerprint = ? ORDER BY id",
+        [hotfix["fingerprint"]],
+    ).fetchall()
+    conn.close()
+    assert history == [
+        (1, None, "open", "first seen"),
+        (3, "open", "resolved", "not seen"),
+        (4, "resolved", "open", "seen again"),
+    ]
 
 
 def test_namespace_scoped_scan_only_resolves_inside_its_scope(scenario: Scenario) -> None:
@@ -115,10 +128,15 @@ def test_namespace_scoped_scan_only_resolves_inside_its_scope(scenario: Scenario
     assert len(still_open) == 6
 
 
-def test_fail_on_threshold(scenario: Scenario) -> None:
+def test_fail_on_threshold_and_new(scenario: Scenario) -> None:
     args = ("--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db)
     assert scan_json(*args, "--fail-on", "high")[0].exit_code == 1
     assert scan_json(*args, "--fail-on", "critical")[0].exit_code == 0
+    # Nothing new since the first scan; then a new unmanaged resource appears.
+    assert scan_json(*args, "--fail-on", "new")[0].exit_code == 0
+    newcomer = live("VirtualService", "newcomer", "shop", {**CART_VS, "hosts": ["n"]})
+    dump(scenario.dump, [*scenario.objects, newcomer])
+    assert scan_json(*args, "--fail-on", "new")[0].exit_code == 1
 
 
 def test_ref_reads_the_commit_not_the_work_tree(scenario: Scenario) -> None:

@@ -34,7 +34,11 @@ def test_schema_is_migrated_once(scenario: Scenario) -> None:
     scan_json(*_args(scenario))
     tables = _tables(scenario.db)
     assert {"scans", "findings", "sightings", "_sqlite_migrations"} <= set(tables)
-    assert [r[2] for r in tables["_sqlite_migrations"]] == ["m001_initial", "m002_waivers"]
+    assert [r[2] for r in tables["_sqlite_migrations"]] == [
+        "m001_initial",
+        "m002_waivers",
+        "m003_lifecycle",
+    ]
     assert len(tables["scans"]) == 2 and len(tables["sightings"]) == 12
 
 
