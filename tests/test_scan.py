@@ -62,7 +62,6 @@ def test_scan_finds_each_state_and_owner_source(scenario: Scenario) -> None:
 
 def test_codeowners_gives_owner_when_labels_do_not(scenario: Scenario) -> None:
     scenario.objects[4]["spec"] = {"hosts": ["checkout"]}  # drift checkout so it gets a finding
-    from conftest import dump
 
     dump(scenario.dump, scenario.objects)
     _, doc = scan_json(
@@ -81,7 +80,6 @@ def test_rescan_keeps_first_seen_and_resolves_fixed_findings(scenario: Scenario)
     }
     assert second["scan"]["new"] == 0
     # The hotfix is deleted from the cluster: its finding resolves.
-    from conftest import dump
 
     dump(scenario.dump, [o for o in scenario.objects if o["metadata"]["name"] != "hotfix"])
     _, third = scan_json(*args)
@@ -215,7 +213,7 @@ def test_multi_document_and_json_dumps_give_the_same_findings(scenario: Scenario
 
 
 def test_owner_annotation_on_manifest_and_github_codeowners_first(scenario: Scenario) -> None:
-    from conftest import CART_VS, manifest
+    from conftest import manifest
 
     scenario.repo.commit(
         {
