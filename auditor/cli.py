@@ -12,12 +12,12 @@ from typing import Any
 import click
 from rich.console import Console
 
-from auditor import store
+from auditor import store, version
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.model import Severity, Status
 from auditor.progress import counter
 from auditor.scan import ScanRequest, read_live, run_scan
-from reports import json_report, table
+from reports import json_report, metrics, sarif, table
 from rules import CATALOG
 
 FORMATS = ("table", "json")
@@ -158,7 +158,9 @@ def _exit_code(scan: dict[str, Any], rows: list[dict[str, Any]], fail_on: str) -
 
 def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
     scan_doc = json_report.scan(scan)
-    if fmt == "json":
+    if fmt == "sarif":
+        json_report.write(sarif.document(table.sort_rows(rows), CATALOG, version()), sys.stdout)
+    elif fmt == "json":
         json_report.write(
             {"scan": scan_doc, "findings": [json_report.finding(r) for r in table.sort_rows(rows)]},
             sys.stdout,
@@ -167,14 +169,22 @@ def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> 
         console = Console()
         table.findings(console, rows)
         table.scan_summary(console, scan_doc)
-    if fmt == "json" and not scan_doc["complete"]:
+    if fmt != "table" and not scan_doc["complete"]:
         for reason in scan_doc["partial_reasons"]:
             click.echo(f"mesh-audit: warning: not read: {reason}", err=True)
 
 
-def _scan(req: ScanRequest, fmt: str | None, fail_on: str) -> int:
-    with counter(_stderr()) as advance:
-        outcome = run_scan(req, CATALOG, advance)
+def _scan(req: ScanRequest, fmt: str | None, fail_on: str, metrics_file: Path | None = None) -> int:
+    try:
+        with counter(_stderr()) as advance:
+            outcome = run_scan(req, CATALOG, advance)
+    except AuditError:
+        if metrics_file is not None:
+            metrics.write(metrics_file, metrics.render(req.cluster_name or "", None, []))
+        raise
+    if metrics_file is not None:
+        text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
+        metrics.write(metrics_file, text)
     _render_scan(outcome.scan, outcome.findings, _format(fmt))
     return _exit_code(outcome.scan, outcome.findings, fail_on)
 
@@ -206,7 +216,19 @@ def _scan(req: ScanRequest, fmt: str | None, fail_on: str) -> int:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file [default: .mesh-audit.yaml at the repo root, if any].",
 )
-@format_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*FORMATS, "sarif"]),
+    help="Output format: table, json or sarif (SARIF 2.1.0) "
+    "[default: table on a terminal, json when piped].",
+)
+@click.option(
+    "--metrics",
+    "metrics_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write Prometheus metrics here (node_exporter textfile collector).",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(["none", "new", *(s.value for s in Severity)]),
@@ -238,6 +260,7 @@ def scan(
     db: Path,
     config: Path | None,
     fmt: str | None,
+    metrics_file: Path | None,
     fail_on: str,
     lock_timeout: float,
 ) -> None:
@@ -263,7 +286,7 @@ def scan(
         config=config,
         lock_timeout=lock_timeout,
     )
-    ctx.exit(_scan(req, fmt, fail_on))
+    ctx.exit(_scan(req, fmt, fail_on, metrics_file))
 
 
 @cli.command()

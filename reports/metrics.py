@@ -1,0 +1,91 @@
+"""Prometheus text-format metrics for node_exporter's textfile collector.
+
+Written atomically (temp file + rename) so the collector never reads half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+def _labels(**labels: Any) -> str:
+    def esc(value: Any) -> str:
+        text = str(value if value is not None else "")
+        return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels.items()) + "}"
+
+
+def render(cluster: str, scan: dict[str, Any] | None, rows: Sequence[dict[str, Any]]) -> str:
+    """Metrics of one scan run; `scan` is None when the run failed before storing."""
+    lines = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        lines.extend(f"{name}{labels} {value}" for labels, value in samples)
+
+    ok = scan is not None and bool(scan["complete"])
+    metric(
+        "mesh_audit_scan_success",
+        "gauge",
+        "1 when the last scan read every source.",
+        [(_labels(cluster=cluster), int(ok))],
+    )
+    if scan is not None:
+        start = datetime.fromisoformat(scan["started_at"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(scan["finished_at"].replace("Z", "+00:00"))
+        metric(
+            "mesh_audit_scan_duration_seconds",
+            "gauge",
+            "Duration of the last scan.",
+            [(_labels(cluster=cluster), (end - start).total_seconds())],
+        )
+        metric(
+            "mesh_audit_scan_timestamp_seconds",
+            "gauge",
+            "When the last scan finished.",
+            [(_labels(cluster=cluster), int(end.timestamp()))],
+        )
+        counts = Counter(
+            (r["rule"], r["rule_name"], r["severity"], r["owner"] or "", r["status"]) for r in rows
+        )
+        metric(
+            "mesh_audit_findings",
+            "gauge",
+            "Findings of the last scan by rule, severity, owner and status.",
+            [
+                (
+                    _labels(
+                        cluster=cluster,
+                        rule=rule,
+                        rule_name=name,
+                        severity=sev,
+                        owner=owner,
+                        status=status,
+                    ),
+                    n,
+                )
+                for (rule, name, sev, owner, status), n in sorted(counts.items())
+            ],
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
