@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -12,12 +14,14 @@ from typing import Any
 import click
 from rich.console import Console
 
-from auditor import store, version
+from auditor import store, tickets, version
 from auditor.errors import AuditError, ExitCode, SourceError
+from auditor.github import GitHub
 from auditor.model import Severity, Status
 from auditor.progress import counter
-from auditor.scan import ScanRequest, read_live, run_scan
+from auditor.scan import ScanRequest, read_live, run_scan, utc_now
 from reports import json_report, metrics, sarif, table
+from reports import tickets as ticket_reports
 from rules import CATALOG
 
 FORMATS = ("table", "json")
@@ -315,6 +319,93 @@ def findings(
         json_report.write({"findings": docs}, sys.stdout)
     else:
         table.findings(Console(), rows)
+
+
+@cli.command(name="tickets")
+@db_option
+@click.option(
+    "--period",
+    default=lambda: utc_now()[:7],
+    help="Ticket period, YYYY-MM [default: this month]: one ticket per owner per period.",
+)
+@click.option(
+    "--default-owner",
+    envvar="MESH_AUDIT_DEFAULT_OWNER",
+    default="platform-team",
+    show_default=True,
+    help="Who gets owner-less findings (env MESH_AUDIT_DEFAULT_OWNER).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one Markdown file per ticket, tickets.json and jira.csv here.",
+)
+@click.option(
+    "--github",
+    "github_repo",
+    metavar="OWNER/REPO",
+    help="Create or update GitHub issues (token from GITHUB_TOKEN).",
+)
+@click.option("--dry-run", is_flag=True, help="Show the tickets; write and change nothing.")
+@format_option
+@debug_option
+def tickets_command(
+    db: Path,
+    period: str,
+    default_owner: str,
+    out: Path | None,
+    github_repo: str | None,
+    dry_run: bool,
+    fmt: str | None,
+) -> None:
+    """Turn open findings into one ticket per owner for the period.
+
+    Idempotent: a second run updates the period's ticket with newly opened findings, and
+    findings already ticketed are not ticketed again.
+
+    Example: mesh-audit tickets --out tickets/ --github acme/platform-issues
+    """
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise click.BadParameter(f"expected YYYY-MM, got {period!r}", param_hint="--period")
+    if not (out or github_repo or dry_run):
+        raise click.UsageError("choose where tickets go: --out DIR and/or --github OWNER/REPO")
+    hub = GitHub(github_repo) if github_repo else None
+    planned = tickets.plan(db, period, default_owner)
+    fixes = {r.id: r.fix for r in CATALOG}
+    bodies = {t.key: ticket_reports.markdown(t, fixes) for t in planned}
+    urls: dict[str, str] = {}
+    if not dry_run and planned:
+        if out is not None:
+            _write_tickets(out, planned, bodies)
+        if hub is not None:
+            for t in planned:
+                added = "\n".join(
+                    f"- {r['rule']} {r['kind']} {r['namespace']}/{r['name']}"
+                    for r in t.rows
+                    if r["fingerprint"] in t.new
+                )
+                urls[t.key] = hub.upsert(
+                    ticket_reports.MARKER.format(key=t.key),
+                    t.title,
+                    bodies[t.key],
+                    [ticket_reports.LABEL, ticket_reports.slug(t.owner)],
+                    f"mesh-audit added {len(t.new)} finding(s):\n{added}",
+                )
+        tickets.record(db, planned, utc_now(), urls)
+    docs = [{**ticket_reports.summary(t, bodies), "url": urls.get(t.key, t.url)} for t in planned]
+    if _format(fmt) == "json":
+        json_report.write({"dry_run": dry_run, "tickets": docs}, sys.stdout)
+    else:
+        table.tickets(Console(), docs, dry_run)
+
+
+def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for t in planned:
+        (out / f"{t.period}-{ticket_reports.slug(t.owner)}.md").write_text(bodies[t.key])
+    docs = [ticket_reports.summary(t, bodies) for t in planned]
+    (out / "tickets.json").write_text(json.dumps({"tickets": docs}, indent=2) + "\n")
+    (out / "jira.csv").write_text(ticket_reports.jira_csv(planned, bodies))
 
 
 @cli.command(name="rules")

@@ -82,6 +82,7 @@ def run(inventory: Inventory, config: Config, cluster: str) -> RunResult:
                         manifest.path,
                         manifest.line,
                         manifest.commit.sha if manifest.commit else None,
+                        manifest.commit.author if manifest.commit else None,
                     )
                     if manifest
                     else None,

@@ -147,6 +147,7 @@ class SourceRef:
     path: str
     line: int
     commit: str | None
+    author: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,12 @@ class Rule:
     def summary(self) -> str:
         return self.doc.splitlines()[0] if self.doc else ""
 
+    @property
+    def fix(self) -> str:
+        """The docstring's "Fix:" paragraph, for tickets."""
+        _, _, tail = self.doc.partition("Fix:")
+        return " ".join(tail.split("\n\n")[0].split())
+
     @classmethod
     def from_module(cls, module: ModuleType) -> Rule:
         return cls(

@@ -101,6 +101,7 @@ def m002_waivers(db: Database) -> None:
 def m003_lifecycle(db: Database) -> None:
     """Tickets, retirement and a history of every status change."""
     db["findings"].add_column("ticket_key", str)
+    db["findings"].add_column("source_author", str)
     db["findings"].add_column("retire_branch", str)
     db["finding_events"].create(
         {
@@ -221,6 +222,7 @@ def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
         "source_path": f.source.path if f.source else None,
         "source_line": f.source.line if f.source else None,
         "source_commit": f.source.commit if f.source else None,
+        "source_author": f.source.author if f.source else None,
         "last_scan_id": scan_id,
         "waiver_reason": f.waiver.reason if f.waiver else None,
         "waiver_expires": f.waiver.expires.isoformat() if f.waiver else None,
@@ -362,6 +364,68 @@ def _resolve(
     return events
 
 
+def _read_only(path: Path) -> Database:
+    if not path.exists():
+        raise SourceError(f"database not found: {path} (run `mesh-audit scan` first)")
+    db = Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+    if not db["findings"].exists():
+        db.conn.close()
+        raise SourceError(f"{path} is not a mesh-audit database")
+    return db
+
+
+def ticket_candidates(
+    path: Path, period: str
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Open findings not ticketed yet, plus this period's tickets with their findings."""
+    db = _read_only(path)
+    try:
+        if not db["tickets"].exists():
+            raise SourceError(f"{path} predates tickets: run `mesh-audit scan` once to migrate it")
+        rows = list(db.query("SELECT * FROM findings WHERE status = 'open'"))
+        tickets = {
+            t["key"]: dict(t) for t in db.query("SELECT * FROM tickets WHERE period = ?", [period])
+        }
+        for ticket in tickets.values():
+            fps = json.loads(ticket["fingerprints"])
+            marks = ", ".join("?" * len(fps))
+            ticket["rows"] = list(
+                db.query(f"SELECT * FROM findings WHERE fingerprint IN ({marks})", fps)
+            )
+        return rows, tickets
+    except sqlite3.DatabaseError as exc:
+        raise SourceError(f"cannot read database {path}: {exc}") from None
+    finally:
+        db.conn.close()
+
+
+def record_tickets(
+    path: Path, tickets: Sequence[dict[str, Any]], now: str, lock_timeout: float = 30.0
+) -> None:
+    """Store tickets and mark their new findings `ticketed`, in one transaction."""
+    db = _connect(path, lock_timeout)
+    try:
+        with _write(db, path, lock_timeout):
+            migrations.apply(db)
+            db["tickets"].upsert_all(
+                [{k: v for k, v in t.items() if k != "new"} for t in tickets], pk="key"
+            )
+            events = []
+            for t in tickets:
+                for fingerprint in t["new"]:
+                    db.conn.execute(
+                        "UPDATE findings SET status = 'ticketed', ticket_key = ? "
+                        "WHERE fingerprint = ?",
+                        [t["key"], fingerprint],
+                    )
+                    events.append(_event(fingerprint, None, now, "open", "ticketed", t["key"]))
+            db["finding_events"].insert_all(events)
+    except sqlite3.DatabaseError as exc:
+        raise SourceError(f"cannot write database {path}: {exc}") from None
+    finally:
+        db.conn.close()
+
+
 def query(
     path: Path,
     status: str | None,
@@ -370,13 +434,8 @@ def query(
     cluster: str | None = None,
 ) -> list[dict[str, Any]]:
     """Stored findings, filtered; reading never creates or migrates the file."""
-    if not path.exists():
-        raise SourceError(f"database not found: {path} (run `mesh-audit scan` first)")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    db = Database(conn)
+    db = _read_only(path)
     try:
-        if not db["findings"].exists():
-            raise SourceError(f"{path} is not a mesh-audit database")
         where, args = [], []
         for column, value in (("status", status), ("owner", owner), ("cluster", cluster)):
             if value is not None:
@@ -393,4 +452,4 @@ def query(
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"cannot read database {path}: {exc}") from None
     finally:
-        conn.close()
+        db.conn.close()

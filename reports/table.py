@@ -98,3 +98,23 @@ def rules(console: Console, catalog: Sequence[Any], detailed: bool) -> None:
         opts = ", ".join(f"{k}={v!r}" for k, v in rule.options.items())
         out.add_row(rule.id, rule.name, rule.severity.value, rule.summary, opts)
     console.print(out)
+
+
+def tickets(console: Console, docs: Sequence[dict[str, Any]], dry_run: bool) -> None:
+    if not docs:
+        console.print("No open findings need a ticket.")
+        return
+    out = Table(
+        title="tickets (dry run: nothing written)" if dry_run else "tickets", title_justify="left"
+    )
+    for column in ("ACTION", "OWNER", "FINDINGS", "NEW", "WHERE"):
+        out.add_column(column, overflow="fold")
+    for d in docs:
+        out.add_row(
+            d["action"],
+            d["owner"],
+            str(len(d["fingerprints"])),
+            str(len(d["new_fingerprints"])),
+            d.get("url") or "",
+        )
+    console.print(out)
