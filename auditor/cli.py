@@ -8,12 +8,14 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
+from auditor import retire as retirement
 from auditor import store, tickets, version
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.github import GitHub
@@ -406,6 +408,109 @@ def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> Non
     docs = [ticket_reports.summary(t, bodies) for t in planned]
     (out / "tickets.json").write_text(json.dumps({"tickets": docs}, indent=2) + "\n")
     (out / "jira.csv").write_text(ticket_reports.jira_csv(planned, bodies))
+
+
+@cli.group(cls=AuditGroup)
+def retire() -> None:
+    """Retire dead config: plan this month's removals, then apply them as a Git branch.
+
+    Example: mesh-audit retire plan --grace-days 30
+    """
+
+
+retire_options = _compose(
+    db_option,
+    click.option(
+        "--grace-days",
+        type=click.IntRange(min=0),
+        default=30,
+        show_default=True,
+        help="Only findings open for longer than this.",
+    ),
+    click.option(
+        "--rules",
+        "rule_list",
+        default=",".join(retirement.DEFAULT_RULES),
+        show_default=True,
+        help="Comma-separated rules whose findings mean the resource is dead.",
+    ),
+)
+
+
+def _retire_plan(db: Path, grace_days: int, rule_list: str) -> list[retirement.Retirement]:
+    ids = {ref: r.id for r in CATALOG for ref in (r.id, r.name)}
+    unknown = [x for x in rule_list.split(",") if x.strip() and x.strip() not in ids]
+    if unknown:
+        raise click.BadParameter(f"unknown rule {unknown[0]!r}", param_hint="--rules")
+    rules = [ids[x.strip()] for x in rule_list.split(",") if x.strip()]
+    return retirement.plan(db, rules, grace_days, datetime.now(UTC))
+
+
+@retire.command(name="plan")
+@retire_options
+@format_option
+@debug_option
+def retire_plan(db: Path, grace_days: int, rule_list: str, fmt: str | None) -> None:
+    """List the resources due for retirement and how each one goes.
+
+    Example: mesh-audit retire plan --format json
+    """
+    planned = _retire_plan(db, grace_days, rule_list)
+    docs = [
+        {
+            "kind": r.kind,
+            "namespace": r.namespace,
+            "name": r.name,
+            "owner": r.owner,
+            "action": r.action,
+            "path": r.path,
+            "command": r.command,
+            "findings": [
+                {
+                    "rule": f["rule"],
+                    "fingerprint": f["fingerprint"],
+                    "locator": f["locator"],
+                    "message": f["message"],
+                }
+                for f in r.findings
+            ],
+        }
+        for r in planned
+    ]
+    if _format(fmt) == "json":
+        json_report.write({"retirements": docs}, sys.stdout)
+    else:
+        table.retirements(Console(), docs)
+
+
+@retire.command(name="apply")
+@retire_options
+@click.option("--repo", default=".", show_default=True, help="Local checkout of the GitOps repo.")
+@click.option(
+    "--branch",
+    default=lambda: f"mesh-audit/retire-{utc_now()[:7]}",
+    help="Branch to create [default: mesh-audit/retire-YYYY-MM].",
+)
+@click.option("--push", is_flag=True, help="Push the branch to origin.")
+@debug_option
+def retire_apply(
+    db: Path, grace_days: int, rule_list: str, repo: str, branch: str, push: bool
+) -> None:
+    """Remove the planned manifests on a new branch of the GitOps repo (never the cluster).
+
+    Example: mesh-audit retire apply --repo ~/src/gitops --push
+    """
+    planned = _retire_plan(db, grace_days, rule_list)
+    sha, removed = retirement.apply(db, repo, planned, branch, push)
+    click.echo(f"branch {branch} ({sha[:12]}): removed {len(removed)} manifest(s)")
+    for r in removed:
+        click.echo(f"  - {r.describe()} from {r.path}")
+    for r in planned:
+        if r.action == "kubectl-delete":
+            click.echo(f"  live only, for its owner to run: {r.command}")
+        elif r.action == "edit":
+            spots = ", ".join(f["locator"] for f in r.findings)
+            click.echo(f"  needs an edit, not a removal: {r.describe()} at {spots} in {r.path}")
 
 
 @cli.command(name="rules")

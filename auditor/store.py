@@ -426,6 +426,20 @@ def record_tickets(
         db.conn.close()
 
 
+def mark_retiring(path: Path, fingerprints: Sequence[str], branch: str) -> None:
+    """Remember the retire branch: when these findings go away they become `retired`."""
+    db = _connect(path, 30.0)
+    try:
+        with _write(db, path, 30.0):
+            for fingerprint in fingerprints:
+                db.conn.execute(
+                    "UPDATE findings SET retire_branch = ? WHERE fingerprint = ?",
+                    [branch, fingerprint],
+                )
+    finally:
+        db.conn.close()
+
+
 def query(
     path: Path,
     status: str | None,

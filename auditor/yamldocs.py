@@ -43,7 +43,7 @@ class ParseError:
         return f"{self.path}:{self.line}: {self.problem}"
 
 
-def _chunks(text: str) -> Iterator[tuple[int, str]]:
+def chunks(text: str) -> Iterator[tuple[int, str]]:
     """(zero-based line offset, text) of each `---`-separated chunk."""
     start, line = 0, 0
     for match in _SEPARATOR.finditer(text):
@@ -109,7 +109,7 @@ def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
         pass  # parse document by document to keep every good one and locate the bad
     docs: list[Document] = []
     errors: list[ParseError] = []
-    for offset, chunk in _chunks(text):
+    for offset, chunk in chunks(text):
         try:
             doc = _parse_chunk(offset, chunk)
         except yaml.YAMLError as exc:

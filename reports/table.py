@@ -118,3 +118,21 @@ def tickets(console: Console, docs: Sequence[dict[str, Any]], dry_run: bool) -> 
             d.get("url") or "",
         )
     console.print(out)
+
+
+def retirements(console: Console, docs: Sequence[dict[str, Any]]) -> None:
+    if not docs:
+        console.print("Nothing is due for retirement.")
+        return
+    out = Table(title="due for retirement", title_justify="left")
+    for column in ("ACTION", "RESOURCE", "OWNER", "FINDINGS", "WHERE / HOW"):
+        out.add_column(column, overflow="fold")
+    for d in docs:
+        out.add_row(
+            d["action"],
+            f"{d['kind']} {d['namespace']}/{d['name']}",
+            d["owner"] or NO_OWNER,
+            ", ".join(f["rule"] for f in d["findings"]),
+            d["command"] or d["path"] or "",
+        )
+    console.print(out)
