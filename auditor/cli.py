@@ -8,21 +8,21 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
+from auditor import clock, monthly, store, tickets, version
 from auditor import retire as retirement
-from auditor import store, tickets, version
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.github import GitHub
 from auditor.model import Severity, Status
 from auditor.progress import counter
-from auditor.scan import ScanRequest, read_live, run_scan, utc_now
+from auditor.scan import ScanRequest, read_live, run_scan
 from reports import json_report, metrics, sarif, table
+from reports import monthly as monthly_report
 from reports import tickets as ticket_reports
 from rules import CATALOG
 
@@ -327,7 +327,7 @@ def findings(
 @db_option
 @click.option(
     "--period",
-    default=lambda: utc_now()[:7],
+    default=lambda: clock.stamp()[:7],
     help="Ticket period, YYYY-MM [default: this month]: one ticket per owner per period.",
 )
 @click.option(
@@ -393,7 +393,7 @@ def tickets_command(
                     [ticket_reports.LABEL, ticket_reports.slug(t.owner)],
                     f"mesh-audit added {len(t.new)} finding(s):\n{added}",
                 )
-        tickets.record(db, planned, utc_now(), urls)
+        tickets.record(db, planned, clock.stamp(), urls)
     docs = [{**ticket_reports.summary(t, bodies), "url": urls.get(t.key, t.url)} for t in planned]
     if _format(fmt) == "json":
         json_report.write({"dry_run": dry_run, "tickets": docs}, sys.stdout)
@@ -443,7 +443,7 @@ def _retire_plan(db: Path, grace_days: int, rule_list: str) -> list[retirement.R
     if unknown:
         raise click.BadParameter(f"unknown rule {unknown[0]!r}", param_hint="--rules")
     rules = [ids[x.strip()] for x in rule_list.split(",") if x.strip()]
-    return retirement.plan(db, rules, grace_days, datetime.now(UTC))
+    return retirement.plan(db, rules, grace_days, clock.now())
 
 
 @retire.command(name="plan")
@@ -488,7 +488,7 @@ def retire_plan(db: Path, grace_days: int, rule_list: str, fmt: str | None) -> N
 @click.option("--repo", default=".", show_default=True, help="Local checkout of the GitOps repo.")
 @click.option(
     "--branch",
-    default=lambda: f"mesh-audit/retire-{utc_now()[:7]}",
+    default=lambda: f"mesh-audit/retire-{clock.stamp()[:7]}",
     help="Branch to create [default: mesh-audit/retire-YYYY-MM].",
 )
 @click.option("--push", is_flag=True, help="Push the branch to origin.")
@@ -511,6 +511,41 @@ def retire_apply(
         elif r.action == "edit":
             spots = ", ".join(f["locator"] for f in r.findings)
             click.echo(f"  needs an edit, not a removal: {r.describe()} at {spots} in {r.path}")
+
+
+@cli.group(cls=AuditGroup)
+def report() -> None:
+    """Reports from the findings database.
+
+    Example: mesh-audit report monthly --format html > mesh-2026-11.html
+    """
+
+
+@report.command(name="monthly")
+@db_option
+@click.option("--month", default=lambda: clock.stamp()[:7], help="YYYY-MM [default: this month].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "html", "json"]),
+    default="markdown",
+    show_default=True,
+)
+@debug_option
+def report_monthly(db: Path, month: str, fmt: str) -> None:
+    """New, resolved, retired and still-open findings per owner and rule, and the trend.
+
+    Example: mesh-audit report monthly --month 2026-11 --format html > report.html
+    """
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise click.BadParameter(f"expected YYYY-MM, got {month!r}", param_hint="--month")
+    data = monthly.build(db, month)
+    if fmt == "json":
+        json_report.write(data.as_dict(), sys.stdout)
+    else:
+        sys.stdout.write(
+            monthly_report.html(data) if fmt == "html" else monthly_report.markdown(data)
+        )
 
 
 @cli.command(name="rules")

@@ -151,7 +151,7 @@ def apply(
         raise SourceError(f"push of {branch} failed: {(exc.stderr or '').strip()}") from None
     finally:
         repo.git.checkout(str(original))
-    store.mark_retiring(db, [f["fingerprint"] for r in removals for f in r.findings], branch)
+    store.mark_retiring(db, [(r.kind, r.namespace, r.name) for r in removals], branch)
     return commit, removals
 
 

@@ -10,11 +10,10 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import engine, store, version
+from auditor import clock, engine, store, version
 from auditor.config import load_config
 from auditor.inventory import build
 from auditor.rulespec import Rule
@@ -47,10 +46,6 @@ class ScanOutcome:
     scan: dict[str, Any]
     findings: list[dict[str, Any]]
     parse_errors: tuple[ParseError, ...]
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_live(req: ScanRequest, advance: Advance) -> LiveSnapshot:
@@ -90,12 +85,12 @@ def run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sca
 
 
 def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> ScanOutcome:
-    started = utc_now()
+    started = clock.stamp()
     store.check_readable(req.db)
     git = read_repo(req.repo, req.ref, req.paths, on_file=lambda n: advance("manifests", n))
     config = load_config(req.config, git.config_text, catalog)
     live = read_live(req, advance)
-    inventory = build(live, git, config.owner_keys, datetime.now(UTC))
+    inventory = build(live, git, config.owner_keys, clock.now())
     result = engine.run(inventory, config, live.cluster)
     if git.timeline is not None:
         git.timeline.save()
@@ -105,7 +100,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     )
     record = store.ScanRecord(
         started_at=started,
-        finished_at=utc_now(),
+        finished_at=clock.stamp(),
         cluster=live.cluster,
         context=live.context,
         origin=live.origin,

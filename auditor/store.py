@@ -426,16 +426,34 @@ def record_tickets(
         db.conn.close()
 
 
-def mark_retiring(path: Path, fingerprints: Sequence[str], branch: str) -> None:
-    """Remember the retire branch: when these findings go away they become `retired`."""
+def mark_retiring(path: Path, resources: Sequence[tuple[str, str, str]], branch: str) -> None:
+    """Remember the retire branch on every active finding of the removed resources (kind,
+    namespace, name): when they go away they become `retired`, not just resolved."""
+    active = [s.value for s in ACTIVE]
     db = _connect(path, 30.0)
     try:
         with _write(db, path, 30.0):
-            for fingerprint in fingerprints:
+            for kind, namespace, name in resources:
                 db.conn.execute(
-                    "UPDATE findings SET retire_branch = ? WHERE fingerprint = ?",
-                    [branch, fingerprint],
+                    "UPDATE findings SET retire_branch = ? WHERE kind = ? AND namespace = ? "
+                    f"AND name = ? AND status IN ({', '.join('?' * len(active))})",
+                    [branch, kind, namespace, name, *active],
                 )
+    finally:
+        db.conn.close()
+
+
+def history(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """All findings and all status events, oldest event first (for reports)."""
+    db = _read_only(path)
+    try:
+        if not db["finding_events"].exists():
+            raise SourceError(f"{path} predates history: run `mesh-audit scan` once to migrate it")
+        return list(db.query("SELECT * FROM findings")), list(
+            db.query("SELECT * FROM finding_events ORDER BY at, id")
+        )
+    except sqlite3.DatabaseError as exc:
+        raise SourceError(f"cannot read database {path}: {exc}") from None
     finally:
         db.conn.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import CART_VS, GitRepo, dump, live, manifest, run, scan_json
+from conftest import CART_DR, CART_VS, GitRepo, dump, live, manifest, run, scan_json
 
 
 def _world(tmp_path: Path) -> tuple[GitRepo, Path, list[dict]]:
@@ -24,7 +24,9 @@ def _world(tmp_path: Path) -> tuple[GitRepo, Path, list[dict]]:
                 "legacy",
                 {**CART_VS, "hosts": ["legacy"]},
                 labels={"team": "shop"},
-            ),
+            )
+            + "---\n"
+            + manifest("DestinationRule", "cart", CART_DR),
             "apps/shop/old.yaml": manifest(
                 "DestinationRule", "old-dr", {"host": "gone"}, labels={"team": "shop"}
             ),
@@ -35,6 +37,7 @@ def _world(tmp_path: Path) -> tuple[GitRepo, Path, list[dict]]:
         live("Namespace", "shop", "", labels={"team": "shop"}),
         live("VirtualService", "cart", "shop", CART_VS, labels={"team": "shop"}),
         live("VirtualService", "stray", "shop", {**CART_VS, "hosts": ["stray"]}),
+        live("DestinationRule", "cart", "shop", CART_DR),
         live("Service", "cart", "shop", {"selector": {"app": "cart"}}),
         live("Pod", "cart-1", "shop", labels={"app": "cart", "version": "v1"}),
     ]
@@ -91,7 +94,10 @@ def test_month_of_retirement(tmp_path: Path) -> None:
         "M\tapps/shop/routes.yaml",
     ]
     routes = repo.git("show", "retire-nov:apps/shop/routes.yaml")
-    assert [d["metadata"]["name"] for d in yaml.safe_load_all(routes) if d] == ["cart"]
+    assert [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(routes) if d] == [
+        ("VirtualService", "cart"),
+        ("DestinationRule", "cart"),
+    ]
     assert routes.startswith("# shop routing\n")
     assert (
         repo.git("show", "retire-nov:apps/shop/kustomization.yaml")
