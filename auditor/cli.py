@@ -131,6 +131,12 @@ def _namespaces(namespaces: tuple[str, ...], all_namespaces: bool) -> tuple[str,
     return tuple(dict.fromkeys(namespaces))
 
 
+def _month(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise click.BadParameter(f"expected YYYY-MM, got {value!r}")
+    return value
+
+
 def _format(fmt: str | None) -> str:
     return fmt or ("table" if sys.stdout.isatty() else "json")
 
@@ -328,6 +334,7 @@ def findings(
 @click.option(
     "--period",
     default=lambda: clock.stamp()[:7],
+    callback=_month,
     help="Ticket period, YYYY-MM [default: this month]: one ticket per owner per period.",
 )
 @click.option(
@@ -367,8 +374,6 @@ def tickets_command(
 
     Example: mesh-audit tickets --out tickets/ --github acme/platform-issues
     """
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
-        raise click.BadParameter(f"expected YYYY-MM, got {period!r}", param_hint="--period")
     if not (out or github_repo or dry_run):
         raise click.UsageError("choose where tickets go: --out DIR and/or --github OWNER/REPO")
     hub = GitHub(github_repo) if github_repo else None
@@ -523,7 +528,12 @@ def report() -> None:
 
 @report.command(name="monthly")
 @db_option
-@click.option("--month", default=lambda: clock.stamp()[:7], help="YYYY-MM [default: this month].")
+@click.option(
+    "--month",
+    default=lambda: clock.stamp()[:7],
+    callback=_month,
+    help="YYYY-MM [default: this month].",
+)
 @click.option(
     "--format",
     "fmt",
@@ -537,8 +547,6 @@ def report_monthly(db: Path, month: str, fmt: str) -> None:
 
     Example: mesh-audit report monthly --month 2026-11 --format html > report.html
     """
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise click.BadParameter(f"expected YYYY-MM, got {month!r}", param_hint="--month")
     data = monthly.build(db, month)
     if fmt == "json":
         json_report.write(data.as_dict(), sys.stdout)

@@ -23,10 +23,11 @@ from auditor.model import Severity, Waiver
 from auditor.owners import DEFAULT_OWNER_KEYS
 from auditor.rulespec import Rule
 from auditor.sources.gitops import CONFIG_NAME
-from auditor.waivers import parse_config_waivers
+from auditor.waivers import parse_date
 
 _TOP_KEYS = ("owner-keys", "rules", "waivers")
 _RULE_KEYS = ("severity", "enabled")
+_WAIVER_KEYS = ("rule", "namespace", "name", "reason", "expires", "ticket")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,15 @@ class Config:
         return tuple(r for r in self.rules if r.enabled)
 
 
+def check_keys(where: str, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    """Unknown keys are errors that name the key and what is allowed."""
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise InputError(
+            f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(allowed)})"
+        )
+
+
 def _check_type(where: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool):
         ok = isinstance(value, bool)
@@ -72,10 +82,7 @@ def _check_type(where: str, value: Any, default: Any) -> Any:
 def _rule_config(rule: Rule, raw: Any, where: str) -> RuleConfig:
     if not isinstance(raw, dict):
         raise InputError(f"{where}: expected a mapping of settings")
-    unknown = set(raw) - set(_RULE_KEYS) - set(rule.options)
-    if unknown:
-        allowed = ", ".join([*_RULE_KEYS, *rule.options])
-        raise InputError(f"{where}: unknown setting {sorted(unknown)[0]!r} (allowed: {allowed})")
+    check_keys(where, raw, (*_RULE_KEYS, *rule.options))
     try:
         severity = Severity(raw.get("severity", rule.severity.value))
     except ValueError:
@@ -89,6 +96,46 @@ def _rule_config(rule: Rule, raw: Any, where: str) -> RuleConfig:
     return RuleConfig(rule, enabled, severity, MappingProxyType(options))
 
 
+def _waivers(raw: Any, rule_ids: dict[str, str], where: str) -> tuple[Waiver, ...]:
+    """Validate `waivers:` from the config; any problem is an InputError naming the entry."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InputError(f"{where}: expected a list of waivers")
+    waivers = []
+    for i, entry in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(entry, dict):
+            raise InputError(f"{at}: expected a mapping with rule, reason and expires")
+        check_keys(at, entry, _WAIVER_KEYS)
+        rule = rule_ids.get(str(entry.get("rule")))
+        if rule is None:
+            raise InputError(
+                f"{at}.rule: unknown rule {entry.get('rule')!r} (see `mesh-audit rules`)"
+            )
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InputError(f"{at}.reason: a waiver needs a reason")
+        expires = parse_date(entry.get("expires")) if "expires" in entry else None
+        if expires is None:
+            raise InputError(f"{at}.expires: a waiver needs an expiry date (YYYY-MM-DD)")
+        for key in ("namespace", "name", "ticket"):
+            if key in entry and not isinstance(entry[key], str):
+                raise InputError(f"{at}.{key}: expected a string")
+        waivers.append(
+            Waiver(
+                rule=rule,
+                reason=reason.strip(),
+                expires=expires,
+                source="config",
+                namespace=entry.get("namespace", "*"),
+                name=entry.get("name", "*"),
+                ticket=entry.get("ticket"),
+            )
+        )
+    return tuple(waivers)
+
+
 def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Config:
     where = source or "config"
     catalog = tuple(catalog)
@@ -96,11 +143,7 @@ def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Conf
         data = {}
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping at the top level")
-    unknown = set(data) - set(_TOP_KEYS)
-    if unknown:
-        raise InputError(
-            f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(_TOP_KEYS)})"
-        )
+    check_keys(where, data, _TOP_KEYS)
     keys = data.get("owner-keys", list(DEFAULT_OWNER_KEYS))
     if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
         raise InputError(f"{where}.owner-keys: expected a non-empty list of strings")
@@ -108,7 +151,7 @@ def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Conf
     if not isinstance(raw_rules, dict):
         raise InputError(f"{where}.rules: expected a mapping of rule ID or name to settings")
     by_ref = {ref: rule for rule in catalog for ref in (rule.id, rule.name)}
-    waivers = parse_config_waivers(
+    waivers = _waivers(
         data.get("waivers"), {ref: r.id for ref, r in by_ref.items()}, f"{where}.waivers"
     )
     settings: dict[str, Any] = {}

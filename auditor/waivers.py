@@ -23,14 +23,12 @@ from datetime import date, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from auditor.errors import InputError
 from auditor.model import Resource, Waiver
 
 ANNOTATION = "mesh-audit.io/waive"
-_KEYS = ("rule", "namespace", "name", "reason", "expires", "ticket")
 
 
-def _date(value: Any) -> date | None:
+def parse_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -39,50 +37,6 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(str(value).strip()[:10])
     except ValueError:
         return None
-
-
-def parse_config_waivers(raw: Any, rule_ids: dict[str, str], where: str) -> tuple[Waiver, ...]:
-    """Validate `waivers:` from the config; any problem is an InputError naming the entry."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise InputError(f"{where}: expected a list of waivers")
-    waivers = []
-    for i, entry in enumerate(raw):
-        at = f"{where}[{i}]"
-        if not isinstance(entry, dict):
-            raise InputError(f"{at}: expected a mapping with rule, reason and expires")
-        unknown = set(entry) - set(_KEYS)
-        if unknown:
-            raise InputError(
-                f"{at}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(_KEYS)})"
-            )
-        rule = rule_ids.get(str(entry.get("rule")))
-        if rule is None:
-            raise InputError(
-                f"{at}.rule: unknown rule {entry.get('rule')!r} (see `mesh-audit rules`)"
-            )
-        reason = entry.get("reason")
-        if not isinstance(reason, str) or not reason.strip():
-            raise InputError(f"{at}.reason: a waiver needs a reason")
-        expires = _date(entry.get("expires")) if "expires" in entry else None
-        if expires is None:
-            raise InputError(f"{at}.expires: a waiver needs an expiry date (YYYY-MM-DD)")
-        for key in ("namespace", "name", "ticket"):
-            if key in entry and not isinstance(entry[key], str):
-                raise InputError(f"{at}.{key}: expected a string")
-        waivers.append(
-            Waiver(
-                rule=rule,
-                reason=reason.strip(),
-                expires=expires,
-                source="config",
-                namespace=entry.get("namespace", "*"),
-                name=entry.get("name", "*"),
-                ticket=entry.get("ticket"),
-            )
-        )
-    return tuple(waivers)
 
 
 def parse_annotation(value: str, rule_ids: dict[str, str]) -> tuple[list[Waiver], list[str]]:
@@ -95,7 +49,7 @@ def parse_annotation(value: str, rule_ids: dict[str, str]) -> tuple[list[Waiver]
         rule_ref, _, reason = head.partition("=")
         options = dict(f.partition("=")[::2] for f in fields)
         rule = rule_ids.get(rule_ref.strip())
-        expires = _date(options.get("expires", ""))
+        expires = parse_date(options.get("expires", ""))
         if rule is None:
             errors.append(f"unknown rule {rule_ref.strip()!r}")
         elif not reason.strip():

@@ -53,7 +53,7 @@ def test_settings_by_id_or_name() -> None:
         ({"rules": {"MA103": {"max-differences": -1}}}, "expected int, got -1"),
         (
             {"rules": {"MA103": {"colour": "red"}}},
-            "unknown setting 'colour' (allowed: severity, enabled, max-differences)",
+            "unknown key 'colour' (allowed: severity, enabled, max-differences)",
         ),
         ({"rules": {"MA101": {"enabled": "no"}}}, "x.yaml.rules.MA101.enabled: expected bool"),
         ({"rules": {"MA101": {}, "unmanaged": {}}}, "MA101 is configured twice"),
