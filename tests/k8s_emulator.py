@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
+
+from local_server import LocalServer
 
 ISTIO = "networking.istio.io"
 TOKEN = "emulator-token-not-a-secret"
@@ -33,7 +34,7 @@ _PLURALS = {
 
 
 @dataclass
-class Emulator:
+class Emulator(LocalServer):
     objects: list[dict[str, Any]]
     istio_versions: tuple[str, ...] = ("v1", "v1beta1", "v1alpha3")
     # plural -> HTTP status to answer instead of the list
@@ -42,20 +43,7 @@ class Emulator:
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> Emulator:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serve(self._handler())
 
     def kubeconfig(self, path: Path, context: str = "emulator") -> Path:
         path.write_text(

@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-from test_retire import _world
 
 from conftest import dump, run, scan_json
+from test_retire import _world
 
 
 def test_a_month_of_mesh_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

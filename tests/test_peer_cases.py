@@ -11,9 +11,9 @@ one analyzer per file. Mapping: MA302 <-> IST0101 (host) and IST0174, MA303 <-> 
 from __future__ import annotations
 
 import pytest
-from test_rules import run_rule
 
 from conftest import PEER_CASES
+from test_rules import run_rule
 
 pytestmark = pytest.mark.skipif(
     not PEER_CASES.exists(), reason="../shared/peer-cases is not present"

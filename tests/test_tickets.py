@@ -9,9 +9,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from github_emulator import TOKEN, GitHubEmulator
 
 from conftest import CART_VS, REMOTE_CART_VS, Scenario, dump, live, run, scan_json
+from github_emulator import TOKEN, GitHubEmulator
 
 
 def _scan(s: Scenario) -> dict:
