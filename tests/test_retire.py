@@ -138,3 +138,28 @@ def test_month_of_retirement(tmp_path: Path) -> None:
     conn.close()
     assert status["MA102 legacy"] == status["MA102 old-dr"] == "retired"
     assert status["MA101 stray"] == "resolved"
+
+
+def test_apply_pushes_the_branch(tmp_path: Path) -> None:
+    repo, cluster, _ = _world(tmp_path)
+    origin = tmp_path / "origin.git"
+    repo.git("init", "-q", "--bare", str(origin))
+    repo.git("remote", "add", "origin", str(origin))
+    db = tmp_path / "audit.db"
+    scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", db)
+    result = run(
+        "retire",
+        "apply",
+        "--db",
+        db,
+        "--grace-days",
+        "0",
+        "--repo",
+        repo.path,
+        "--branch",
+        "retire-x",
+        "--push",
+    )
+    assert result.exit_code == 0, result.output
+    remote = repo.git("ls-remote", "origin", "refs/heads/retire-x").split()
+    assert remote == [repo.git("rev-parse", "retire-x"), "refs/heads/retire-x"]
