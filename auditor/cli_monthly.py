@@ -1,0 +1,255 @@
+"""The monthly workflow commands: tickets, retire, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from auditor import clock, monthly, tickets
+from auditor import retire as retirement
+from auditor.cli_options import (
+    AuditGroup,
+    compose,
+    db_option,
+    debug_option,
+    format_option,
+    month_value,
+    output_format,
+)
+from auditor.github import GitHub
+from reports import json_report, table
+from reports import monthly as monthly_report
+from reports import tickets as ticket_reports
+from rules import CATALOG
+
+
+@click.command(name="tickets")
+@db_option
+@click.option(
+    "--period",
+    default=lambda: clock.stamp()[:7],
+    callback=month_value,
+    help="Ticket period, YYYY-MM [default: this month]: one ticket per owner per period.",
+)
+@click.option(
+    "--default-owner",
+    envvar="MESH_AUDIT_DEFAULT_OWNER",
+    default="platform-team",
+    show_default=True,
+    help="Who gets owner-less findings (env MESH_AUDIT_DEFAULT_OWNER).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one Markdown file per ticket, tickets.json and jira.csv here.",
+)
+@click.option(
+    "--github",
+    "github_repo",
+    metavar="OWNER/REPO",
+    help="Create or update GitHub issues (token from GITHUB_TOKEN).",
+)
+@click.option("--dry-run", is_flag=True, help="Show the tickets; write and change nothing.")
+@format_option
+@debug_option
+def tickets_command(
+    db: Path,
+    period: str,
+    default_owner: str,
+    out: Path | None,
+    github_repo: str | None,
+    dry_run: bool,
+    fmt: str | None,
+) -> None:
+    """Turn open findings into one ticket per owner for the period.
+
+    Idempotent: a second run updates the period's ticket with newly opened findings, and
+    findings already ticketed are not ticketed again.
+
+    Example: mesh-audit tickets --out tickets/ --github acme/platform-issues
+    """
+    if not (out or github_repo or dry_run):
+        raise click.UsageError("choose where tickets go: --out DIR and/or --github OWNER/REPO")
+    hub = GitHub(github_repo) if github_repo else None
+    planned = tickets.plan(db, period, default_owner)
+    fixes = {r.id: r.fix for r in CATALOG}
+    bodies = {t.key: ticket_reports.markdown(t, fixes) for t in planned}
+    urls: dict[str, str] = {}
+    if not dry_run and planned:
+        if out is not None:
+            _write_tickets(out, planned, bodies)
+        if hub is not None:
+            for t in planned:
+                added = "\n".join(
+                    f"- {r['rule']} {r['kind']} {r['namespace']}/{r['name']}"
+                    for r in t.rows
+                    if r["fingerprint"] in t.new
+                )
+                urls[t.key] = hub.upsert(
+                    ticket_reports.MARKER.format(key=t.key),
+                    t.title,
+                    bodies[t.key],
+                    [ticket_reports.LABEL, ticket_reports.slug(t.owner)],
+                    f"mesh-audit added {len(t.new)} finding(s):\n{added}",
+                )
+        tickets.record(db, planned, clock.stamp(), urls)
+    docs = [{**ticket_reports.summary(t, bodies), "url": urls.get(t.key, t.url)} for t in planned]
+    if output_format(fmt) == "json":
+        json_report.write({"dry_run": dry_run, "tickets": docs}, sys.stdout)
+    else:
+        table.tickets(Console(), docs, dry_run)
+
+
+def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for t in planned:
+        (out / f"{t.period}-{ticket_reports.slug(t.owner)}.md").write_text(bodies[t.key])
+    docs = [ticket_reports.summary(t, bodies) for t in planned]
+    (out / "tickets.json").write_text(json.dumps({"tickets": docs}, indent=2) + "\n")
+    (out / "jira.csv").write_text(ticket_reports.jira_csv(planned, bodies))
+
+
+@click.group(cls=AuditGroup)
+def retire() -> None:
+    """Retire dead config: plan this month's removals, then apply them as a Git branch.
+
+    Example: mesh-audit retire plan --grace-days 30
+    """
+
+
+retire_options = compose(
+    db_option,
+    click.option(
+        "--grace-days",
+        type=click.IntRange(min=0),
+        default=30,
+        show_default=True,
+        help="Only findings open for longer than this.",
+    ),
+    click.option(
+        "--rules",
+        "rule_list",
+        default=",".join(retirement.DEFAULT_RULES),
+        show_default=True,
+        help="Comma-separated rules whose findings mean the resource is dead.",
+    ),
+)
+
+
+def _retire_plan(db: Path, grace_days: int, rule_list: str) -> list[retirement.Retirement]:
+    ids = {ref: r.id for r in CATALOG for ref in (r.id, r.name)}
+    unknown = [x for x in rule_list.split(",") if x.strip() and x.strip() not in ids]
+    if unknown:
+        raise click.BadParameter(f"unknown rule {unknown[0]!r}", param_hint="--rules")
+    rules = [ids[x.strip()] for x in rule_list.split(",") if x.strip()]
+    return retirement.plan(db, rules, grace_days, clock.now())
+
+
+@retire.command(name="plan")
+@retire_options
+@format_option
+@debug_option
+def retire_plan(db: Path, grace_days: int, rule_list: str, fmt: str | None) -> None:
+    """List the resources due for retirement and how each one goes.
+
+    Example: mesh-audit retire plan --format json
+    """
+    planned = _retire_plan(db, grace_days, rule_list)
+    docs = [
+        {
+            "kind": r.kind,
+            "namespace": r.namespace,
+            "name": r.name,
+            "owner": r.owner,
+            "action": r.action,
+            "path": r.path,
+            "command": r.command,
+            "findings": [
+                {
+                    "rule": f["rule"],
+                    "fingerprint": f["fingerprint"],
+                    "locator": f["locator"],
+                    "message": f["message"],
+                }
+                for f in r.findings
+            ],
+        }
+        for r in planned
+    ]
+    if output_format(fmt) == "json":
+        json_report.write({"retirements": docs}, sys.stdout)
+    else:
+        table.retirements(Console(), docs)
+
+
+@retire.command(name="apply")
+@retire_options
+@click.option("--repo", default=".", show_default=True, help="Local checkout of the GitOps repo.")
+@click.option(
+    "--branch",
+    default=lambda: f"mesh-audit/retire-{clock.stamp()[:7]}",
+    help="Branch to create [default: mesh-audit/retire-YYYY-MM].",
+)
+@click.option("--push", is_flag=True, help="Push the branch to origin.")
+@debug_option
+def retire_apply(
+    db: Path, grace_days: int, rule_list: str, repo: str, branch: str, push: bool
+) -> None:
+    """Remove the planned manifests on a new branch of the GitOps repo (never the cluster).
+
+    Example: mesh-audit retire apply --repo ~/src/gitops --push
+    """
+    planned = _retire_plan(db, grace_days, rule_list)
+    sha, removed = retirement.apply(db, repo, planned, branch, push)
+    click.echo(f"branch {branch} ({sha[:12]}): removed {len(removed)} manifest(s)")
+    for r in removed:
+        click.echo(f"  - {r.describe()} from {r.path}")
+    for r in planned:
+        if r.action == "kubectl-delete":
+            click.echo(f"  live only, for its owner to run: {r.command}")
+        elif r.action == "edit":
+            spots = ", ".join(f["locator"] for f in r.findings)
+            click.echo(f"  needs an edit, not a removal: {r.describe()} at {spots} in {r.path}")
+
+
+@click.group(cls=AuditGroup)
+def report() -> None:
+    """Reports from the findings database.
+
+    Example: mesh-audit report monthly --format html > mesh-2026-11.html
+    """
+
+
+@report.command(name="monthly")
+@db_option
+@click.option(
+    "--month",
+    default=lambda: clock.stamp()[:7],
+    callback=month_value,
+    help="YYYY-MM [default: this month].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "html", "json"]),
+    default="markdown",
+    show_default=True,
+)
+@debug_option
+def reportmonth_valuely(db: Path, month: str, fmt: str) -> None:
+    """New, resolved, retired and still-open findings per owner and rule, and the trend.
+
+    Example: mesh-audit report monthly --month 2026-11 --format html > report.html
+    """
+    data = monthly.build(db, month)
+    if fmt == "json":
+        json_report.write(data.as_dict(), sys.stdout)
+    else:
+        sys.stdout.write(
+            monthly_report.html(data) if fmt == "html" else monthly_report.markdown(data)
+        )
