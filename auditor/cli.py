@@ -26,7 +26,7 @@ from auditor.cli_options import (
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.model import Severity, Status
 from auditor.progress import counter
-from auditor.scan import ScanRequest, read_live, run_scan
+from auditor.scan import LiveSource, ScanRequest, read_live, run_scan
 from reports import json_report, metrics, sarif, table
 from rules import CATALOG
 
@@ -82,7 +82,7 @@ def _scan(req: ScanRequest, fmt: str | None, fail_on: str, metrics_file: Path | 
             outcome = run_scan(req, CATALOG, advance)
     except AuditError:
         if metrics_file is not None:
-            metrics.write(metrics_file, metrics.render(req.cluster_name or "", None, []))
+            metrics.write(metrics_file, metrics.render(req.live.cluster_name or "", None, []))
         raise
     if metrics_file is not None:
         text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
@@ -175,18 +175,15 @@ def scan(
     """
     if cluster_dump and (context or kubeconfig):
         raise click.UsageError("--cluster-dump cannot be combined with --context/--kubeconfig")
-    req = ScanRequest(
-        repo=repo,
-        db=db,
-        ref=ref,
-        paths=paths,
+    live = LiveSource(
         dump=cluster_dump,
         kubeconfig=kubeconfig,
         context=context,
         namespaces=namespaces_option_value(namespaces, all_namespaces),
         cluster_name=cluster_name,
-        config=config,
-        lock_timeout=lock_timeout,
+    )
+    req = ScanRequest(
+        repo=repo, db=db, live=live, ref=ref, paths=paths, config=config, lock_timeout=lock_timeout
     )
     ctx.exit(_scan(req, fmt, fail_on, metrics_file))
 
@@ -275,15 +272,13 @@ def snapshot(
     """
     from auditor.sources.dump import write_dump
 
-    req = ScanRequest(
-        repo=".",
-        db=Path(),
+    src = LiveSource(
         kubeconfig=kubeconfig,
         context=context,
         namespaces=namespaces_option_value(namespaces, all_namespaces),
     )
     with counter(stderr_console()) as advance:
-        live = read_live(req, advance)
+        live = read_live(src, advance)
     if live.unread:
         kind, why = next(iter(live.unread.items()))
         raise SourceError(f"cannot snapshot {kind}: {why}")
@@ -315,7 +310,7 @@ def demo(directory: Path | None, fmt: str | None) -> None:
 
     example = build_demo(directory)
     click.echo(f"demo repo, cluster dump and database in {example.root}", err=True)
-    req = ScanRequest(repo=str(example.repo), db=example.db, dump=example.dump, cluster_name="demo")
+    req = ScanRequest(repo=str(example.repo), db=example.db, live=LiveSource(dump=example.dump))
     _scan(req, fmt, "none")
     click.echo(
         f"next: mesh-audit findings --db {example.db}   |   "

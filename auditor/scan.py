@@ -27,16 +27,23 @@ _MAX_REASONS = 20
 
 
 @dataclass(frozen=True)
-class ScanRequest:
-    repo: str
-    db: Path
-    ref: str | None = None
-    paths: tuple[str, ...] = ()
+class LiveSource:
+    """Where the live side comes from: a dump file, else the kubeconfig context."""
+
     dump: Path | None = None
     kubeconfig: str | None = None
     context: str | None = None
     namespaces: tuple[str, ...] = ()
     cluster_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    repo: str
+    db: Path
+    live: LiveSource
+    ref: str | None = None
+    paths: tuple[str, ...] = ()
     config: Path | None = None
     lock_timeout: float = 30.0
 
@@ -48,14 +55,14 @@ class ScanOutcome:
     parse_errors: tuple[ParseError, ...]
 
 
-def read_live(req: ScanRequest, advance: Advance) -> LiveSnapshot:
-    if req.dump is not None:
-        return read_dump(req.dump, req.cluster_name, req.namespaces)
+def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
+    if src.dump is not None:
+        return read_dump(src.dump, src.cluster_name, src.namespaces)
     from auditor.sources.cluster import connect, read_cluster
 
-    api, context = connect(req.kubeconfig, req.context)
+    api, context = connect(src.kubeconfig, src.context)
     with api:
-        return read_cluster(api, context, req.cluster_name, req.namespaces, on_page=advance)
+        return read_cluster(api, context, src.cluster_name, src.namespaces, on_page=advance)
 
 
 def _partial_reasons(live: LiveSnapshot, errors: Sequence[ParseError]) -> tuple[str, ...]:
@@ -89,7 +96,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     store.check_readable(req.db)
     git = read_repo(req.repo, req.ref, req.paths, on_file=lambda n: advance("manifests", n))
     config = load_config(req.config, git.config_text, catalog)
-    live = read_live(req, advance)
+    live = read_live(req.live, advance)
     inventory = build(live, git, config.owner_keys, clock.now())
     result = engine.run(inventory, config, live.cluster)
     if git.timeline is not None:
