@@ -37,6 +37,18 @@ def _days(start: str, end: str) -> float:
     return (parse(end) - parse(start)).total_seconds() / 86400
 
 
+def _summary(row: dict[str, Any], end: str) -> dict[str, Any]:
+    return {
+        "rule": row["rule"],
+        "severity": row["severity"],
+        "resource": f"{row['kind']} {row['namespace']}/{row['name']}",
+        "owner": row["owner"],
+        "first_seen": row["first_seen"],
+        "age_days": int(_days(row["first_seen"], end)),
+        "message": row["message"],
+    }
+
+
 @dataclass(frozen=True)
 class MonthlyReport:
     month: str
@@ -44,6 +56,8 @@ class MonthlyReport:
     by_owner: dict[str, dict[str, int]]
     by_rule: dict[str, dict[str, int]]
     oldest_open: list[dict[str, Any]]
+    # Each owner's findings still open at month end, oldest first.
+    open_by_owner: dict[str, list[dict[str, Any]]]
     mean_days_to_resolve: float | None
     trend: list[dict[str, Any]]
 
@@ -92,10 +106,16 @@ def build(db: Path, month: str) -> MonthlyReport:
         for e in in_month
         if e["to_status"] in ("resolved", "retired") and e["fingerprint"] in first_seen
     ]
-    oldest = sorted(
-        (rows[fp] for fp in counts["open"]),
-        key=lambda r: (r["first_seen"], r["kind"], r["namespace"], r["name"], r["rule"]),
-    )[:10]
+    still_open = [
+        _summary(r, end)
+        for r in sorted(
+            (rows[fp] for fp in counts["open"]),
+            key=lambda r: (r["first_seen"], r["kind"], r["namespace"], r["name"], r["rule"]),
+        )
+    ]
+    open_by_owner: dict[str, list[dict[str, Any]]] = {}
+    for item in still_open:
+        open_by_owner.setdefault(item["owner"] or "(no owner)", []).append(item)
     trend = []
     if events:
         for m in _months(events[0]["at"][:7], month):
@@ -106,17 +126,8 @@ def build(db: Path, month: str) -> MonthlyReport:
         totals={k: len(v) for k, v in counts.items()},
         by_owner=dict(sorted(by_owner.items())),
         by_rule=dict(sorted(by_rule.items())),
-        oldest_open=[
-            {
-                "rule": r["rule"],
-                "severity": r["severity"],
-                "resource": f"{r['kind']} {r['namespace']}/{r['name']}",
-                "owner": r["owner"],
-                "first_seen": r["first_seen"],
-                "age_days": int(_days(r["first_seen"], end)),
-            }
-            for r in oldest
-        ],
+        oldest_open=still_open[:10],
+        open_by_owner=dict(sorted(open_by_owner.items())),
         mean_days_to_resolve=round(mean(durations), 1) if durations else None,
         trend=trend,
     )

@@ -88,13 +88,24 @@ def _table_html(title: str, rows: dict[str, dict[str, int]]) -> str:
     return f"<h2>{escape(title)}</h2><table><tr><th></th>{head}</tr>{body}</table>"
 
 
+def _findings_html(items: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        f"<tr><td>{o['age_days']}</td><td>{escape(o['rule'])}</td><td>{escape(o['severity'])}</td>"
+        f"<td>{escape(o['resource'])}</td><td>{escape(o['owner'] or '')}</td>"
+        f"<td>{escape(o['message'])}</td></tr>"
+        for o in items
+    )
+    head = "<tr><th>age (days)</th><th>rule</th><th>severity</th><th>resource</th><th>owner</th>"
+    return f"<table>{head}<th>message</th></tr>{rows}</table>"
+
+
 def html(r: Any) -> str:
     t = r.totals
     mttr = f"{r.mean_days_to_resolve} days" if r.mean_days_to_resolve is not None else "n/a"
-    oldest = "".join(
-        f"<tr><td>{o['age_days']}</td><td>{escape(o['rule'])}</td><td>{escape(o['severity'])}</td>"
-        f"<td>{escape(o['resource'])}</td><td>{escape(o['owner'] or '')}</td></tr>"
-        for o in r.oldest_open
+    oldest = _findings_html(r.oldest_open)
+    owners = "".join(
+        f"<h3>{escape(owner)} ({len(items)} open)</h3>{_findings_html(items)}"
+        for owner, items in r.open_by_owner.items()
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mesh-audit {escape(r.month)}</title>
@@ -110,7 +121,8 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style>
 {_table_html("By owner", r.by_owner)}
 {_table_html("By rule", r.by_rule)}
 <h2>Oldest open findings</h2>
-<table><tr><th>age (days)</th><th>rule</th><th>severity</th><th>resource</th><th>owner</th></tr>
-{oldest}</table>
+{oldest}
+<h2>Open findings per owner</h2>
+{owners}
 </body></html>
 """
