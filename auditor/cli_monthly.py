@@ -21,7 +21,6 @@ from auditor.cli_options import (
     month_value,
     output_format,
 )
-from auditor.github import GitHub
 from reports import json_report, table
 from reports import monthly as monthly_report
 from reports import tickets as ticket_reports
@@ -75,6 +74,8 @@ def tickets_command(
     """
     if not (out or github_repo or dry_run):
         raise click.UsageError("choose where tickets go: --out DIR and/or --github OWNER/REPO")
+    from auditor.github import GitHub  # urllib is only needed for this sink
+
     hub = GitHub(github_repo) if github_repo else None
     planned = tickets.plan(db, period, default_owner)
     fixes = {r.id: r.fix for r in CATALOG}

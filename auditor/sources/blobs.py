@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,8 @@ def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
     workers = min(os.cpu_count() or 1, 8)
     if workers < 2 or len(texts) < _PARALLEL_MIN:
         return [parse_blob(t, p) for t, p in zip(texts, paths, strict=True)]
+    from concurrent.futures import ProcessPoolExecutor  # only first scans of big repos need it
+
     chunk = max(1, len(texts) // (workers * 4))
     with ProcessPoolExecutor(workers) as pool:
         return list(pool.map(parse_blob, texts, paths, chunksize=chunk))
