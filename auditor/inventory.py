@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from operator import attrgetter
 from typing import Any
 
 from auditor.hosts import DOMAIN, ByHost, HostIndex, export_to, fqdn, visible
@@ -25,7 +24,6 @@ from auditor.sources.gitops import GitSnapshot
 from auditor.sources.history import Timeline
 
 _AUDITED_KINDS = {k.kind for k in AUDITED}
-_KEY_ORDER = attrgetter("group", "kind", "namespace", "name")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -107,10 +105,12 @@ class Inventory:
         return self._live_hosts if viewer.live is not None else self._planned_hosts
 
     @cached_property
-    def _rule_hosts(self) -> ByHost[Resource]:
-        index: ByHost[Resource] = ByHost()
+    def _rule_hosts(self) -> ByHost[tuple[Resource, tuple[str, ...]]]:
+        """DestinationRules by qualified host, with their exportTo."""
+        index: ByHost[tuple[Resource, tuple[str, ...]]] = ByHost()
         for r in self.of_kind("DestinationRule"):
-            index.add(fqdn(str((r.obj.get("spec") or {}).get("host") or ""), r.key.namespace), r)
+            host = fqdn(str((r.obj.get("spec") or {}).get("host") or ""), r.key.namespace)
+            index.add(host, (r, export_to(r.obj)))
         return index
 
     def destination_rules(self, host: str, viewer: Resource) -> list[Resource]:
@@ -118,9 +118,8 @@ class Inventory:
         those in the viewer's namespace first (Istio's lookup order)."""
         found = [
             r
-            for r in self._rule_hosts.get(host)
-            if self.in_view(r, viewer)
-            and visible(r.key.namespace, export_to(r.obj), viewer.key.namespace)
+            for r, exported in self._rule_hosts.get(host)
+            if self.in_view(r, viewer) and visible(r.key.namespace, exported, viewer.key.namespace)
         ]
         return sorted(found, key=lambda r: r.key.namespace != viewer.key.namespace)
 
@@ -254,7 +253,7 @@ def build(
     }
     resolver = OwnerResolver(owner_keys, namespaces, git.codeowners)
     resources = []
-    for key in sorted(live_audited.keys() | manifests.keys(), key=_KEY_ORDER):
+    for key in sorted(live_audited.keys() | manifests.keys()):
         obj = live_audited.get(key)
         manifest = manifests.get(key)
         state = _state(obj, manifest, key.kind in live.unread)
