@@ -90,6 +90,8 @@ def _ls_tree(repo: Any, sha: str, paths: tuple[str, ...]) -> list[tuple[str, str
 
 def _kustomize_namespaces(kustomizations: dict[str, dict[str, Any]], path: str) -> str | None:
     """The namespace kustomize would give the file: the outermost listing kustomization wins."""
+    if not kustomizations:
+        return None
     namespace = None
     target = path
     folder = posixpath.dirname(path)
