@@ -16,6 +16,19 @@ def _kube(emu: Emulator, tmp_path: Path) -> Path:
     return emu.kubeconfig(tmp_path / "kubeconfig")
 
 
+def _live_scan(scenario: Scenario, emu: Emulator, tmp_path: Path, *args: str) -> tuple:
+    """Scan the scenario's repo against the emulator, into a fresh database."""
+    return scan_json(
+        "--repo",
+        scenario.repo.path,
+        "--kubeconfig",
+        _kube(emu, tmp_path),
+        "--db",
+        tmp_path / "a.db",
+        *args,
+    )
+
+
 def test_live_scan_equals_dump_scan(scenario: Scenario, tmp_path: Path) -> None:
     with Emulator(scenario.objects, max_page=2) as emu:
         kube = _kube(emu, tmp_path)
@@ -67,14 +80,7 @@ def test_live_scan_equals_dump_scan(scenario: Scenario, tmp_path: Path) -> None:
 
 def test_reads_preferred_istio_version(scenario: Scenario, tmp_path: Path) -> None:
     with Emulator(scenario.objects, istio_versions=("v1beta1", "v1alpha3")) as emu:
-        result, doc = scan_json(
-            "--repo",
-            scenario.repo.path,
-            "--kubeconfig",
-            _kube(emu, tmp_path),
-            "--db",
-            tmp_path / "a.db",
-        )
+        result, doc = _live_scan(scenario, emu, tmp_path)
     assert result.exit_code == 0
     assert findings_of(doc) == Scenario.EXPECTED
     paths = {path for _, path, _ in emu.requests}
@@ -84,16 +90,7 @@ def test_reads_preferred_istio_version(scenario: Scenario, tmp_path: Path) -> No
 
 def test_namespaced_lists_when_namespaces_given(scenario: Scenario, tmp_path: Path) -> None:
     with Emulator(scenario.objects) as emu:
-        result, doc = scan_json(
-            "--repo",
-            scenario.repo.path,
-            "--kubeconfig",
-            _kube(emu, tmp_path),
-            "--db",
-            tmp_path / "a.db",
-            "-n",
-            "sandbox",
-        )
+        result, doc = _live_scan(scenario, emu, tmp_path, "-n", "sandbox")
     assert result.exit_code == 0
     assert findings_of(doc) == {("MA101", "VirtualService", "sandbox/hotfix")}
     paths = {path for _, path, _ in emu.requests}
@@ -103,14 +100,7 @@ def test_namespaced_lists_when_namespaces_given(scenario: Scenario, tmp_path: Pa
 
 def test_missing_crd_is_a_note_not_a_failure(scenario: Scenario, tmp_path: Path) -> None:
     with Emulator(scenario.objects, failures={"serviceentries": 404}) as emu:
-        result, doc = scan_json(
-            "--repo",
-            scenario.repo.path,
-            "--kubeconfig",
-            _kube(emu, tmp_path),
-            "--db",
-            tmp_path / "a.db",
-        )
+        result, doc = _live_scan(scenario, emu, tmp_path)
     assert result.exit_code == 0
     assert doc["scan"]["complete"]
     assert any("ServiceEntry: CRD not installed" in n for n in doc["scan"]["notes"])

@@ -97,5 +97,7 @@ def test_a_month_of_mesh_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         and "<svg" in html
         and "http" not in html.split("<svg", 1)[0]
     )
-    october_html = run("report", "monthly", "--db", db, "--month", "2026-10", "--format", "html").stdout
+    october_html = run(
+        "report", "monthly", "--db", db, "--month", "2026-10", "--format", "html"
+    ).stdout
     assert "<h3>shop (5 open)</h3>" in october_html and "VirtualService shop/legacy" in october_html

@@ -44,6 +44,22 @@ def _world(tmp_path: Path) -> tuple[GitRepo, Path, list[dict]]:
     return repo, dump(tmp_path / "cluster.yaml", objects), objects
 
 
+def _apply(db: Path, repo: GitRepo, branch: str, *args: str):
+    return run(
+        "retire",
+        "apply",
+        "--db",
+        db,
+        "--grace-days",
+        "0",
+        "--repo",
+        repo.path,
+        "--branch",
+        branch,
+        *args,
+    )
+
+
 def test_month_of_retirement(tmp_path: Path) -> None:
     repo, cluster, objects = _world(tmp_path)
     db = tmp_path / "audit.db"
@@ -68,18 +84,7 @@ def test_month_of_retirement(tmp_path: Path) -> None:
     )
 
     main = repo.git("rev-parse", "HEAD")
-    result = run(
-        "retire",
-        "apply",
-        "--db",
-        db,
-        "--grace-days",
-        "0",
-        "--repo",
-        repo.path,
-        "--branch",
-        "retire-nov",
-    )
+    result = _apply(db, repo, "retire-nov")
     assert result.exit_code == 0, result.output
     assert (
         "branch retire-nov" in result.stdout
@@ -108,18 +113,7 @@ def test_month_of_retirement(tmp_path: Path) -> None:
     assert "DestinationRule shop/old-dr" in message
 
     # Refusals: the branch exists; the work tree is dirty.
-    again = run(
-        "retire",
-        "apply",
-        "--db",
-        db,
-        "--grace-days",
-        "0",
-        "--repo",
-        repo.path,
-        "--branch",
-        "retire-nov",
-    )
+    again = _apply(db, repo, "retire-nov")
     assert again.exit_code == 2 and "already exists" in again.stderr
     (repo.path / "scratch.txt").write_text("wip")
     dirty = run(
@@ -147,19 +141,7 @@ def test_apply_pushes_the_branch(tmp_path: Path) -> None:
     repo.git("remote", "add", "origin", str(origin))
     db = tmp_path / "audit.db"
     scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", db)
-    result = run(
-        "retire",
-        "apply",
-        "--db",
-        db,
-        "--grace-days",
-        "0",
-        "--repo",
-        repo.path,
-        "--branch",
-        "retire-x",
-        "--push",
-    )
+    result = _apply(db, repo, "retire-x", "--push")
     assert result.exit_code == 0, result.output
     remote = repo.git("ls-remote", "origin", "refs/heads/retire-x").split()
     assert remote == [repo.git("rev-parse", "retire-x"), "refs/heads/retire-x"]
