@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
-
-from codeowners import CodeOwners
 
 from auditor.model import Manifest, Owner, OwnerSource
 
@@ -37,11 +36,11 @@ class OwnerResolver:
         self,
         keys: tuple[str, ...],
         namespaces: dict[str, dict[str, Any]],
-        codeowners_text: str | None,
+        codeowners: Mapping[str, tuple[str, ...]],
     ) -> None:
         self.keys = keys
         self.namespaces = namespaces
-        self.codeowners = CodeOwners(codeowners_text) if codeowners_text else None
+        self.codeowners = codeowners
 
     def resolve(
         self, live: dict[str, Any] | None, manifest: Manifest | None, namespace: str
@@ -67,11 +66,8 @@ class OwnerResolver:
             OwnerSource.NAMESPACE_ANNOTATION,
         )
 
-    @functools.cache  # noqa: B019 - one resolver per scan; many documents share a file
     def _codeowner(self, path: str) -> Owner | None:
-        if self.codeowners is None:
-            return None
-        names = [name for _, name in self.codeowners.of(path)]
+        names = self.codeowners.get(path)
         return Owner(" ".join(names), OwnerSource.CODEOWNERS) if names else None
 
 

@@ -108,10 +108,14 @@ def test_cache_makes_the_repeat_read_identical(make_repo, tmp_path: Path) -> Non
     )
     first = read_repo(str(repo.path), None, ())
     cache_files = sorted(p.name for p in (tmp_path / "cache").rglob("*.json"))
-    assert cache_files == ["blobs.json", "history.json"]
+    assert cache_files == ["blobs.json", "history.json", "snapshot.json"]
     second = read_repo(str(repo.path), None, ())
     assert first.manifests == second.manifests
     assert first.timeline.revisions("a.yaml") == second.timeline.revisions("a.yaml")
+    # A new commit, another --path: the cached snapshot is not reused.
+    repo.commit({"a.yaml": manifest("VirtualService", "y", VS)})
+    assert set(_by_name(read_repo(str(repo.path), None, ()))) == {"y"}
+    assert set(_by_name(read_repo(str(repo.path), None, ("nowhere",)))) == set()
 
 
 def test_clone_url_is_cloned_then_fetched(make_repo) -> None:

@@ -1,28 +1,31 @@
 """Read the GitOps repo at one commit, through GitPython.
 
 Manifests are read from the commit (what GitOps applies), not the work tree.
-Parsed documents are cached by blob id and the history pass by commit id, so a
-repeat scan of an unchanged repo parses nothing.
+Parsed documents are cached by blob id, the history pass and the resulting snapshot by
+commit id, so a repeat scan of an unchanged commit reads one cache file.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from codeowners import CodeOwners
 
 from auditor import cache
 from auditor.errors import InputError, SourceError
 from auditor.kinds import is_k8s_object, key_of, known_kind
-from auditor.model import Manifest
+from auditor.model import Commit, Manifest
 from auditor.sources.blobs import KUSTOMIZATIONS, OnFile, read_blobs
 from auditor.sources.history import MANIFEST_SUFFIXES, Timeline, read_history
 from auditor.yamldocs import ParseError
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 CONFIG_NAME = ".mesh-audit.yaml"
+_SNAPSHOT = "snapshot.json"
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _USERINFO = re.compile(r"//[^/@]*@")
 
@@ -34,7 +37,8 @@ class GitSnapshot:
     commit: str
     manifests: tuple[Manifest, ...]
     errors: tuple[ParseError, ...] = ()
-    codeowners: str | None = None
+    # Manifest path -> its owners in the repo's CODEOWNERS (last matching pattern wins).
+    codeowners: dict[str, tuple[str, ...]] = field(default_factory=dict)
     config_text: str | None = None
     timeline: Timeline | None = None
     notes: tuple[str, ...] = ()
@@ -110,6 +114,59 @@ def _kustomize_namespaces(kustomizations: dict[str, dict[str, Any]], path: str) 
     return namespace
 
 
+def _build(
+    repo: Any, commit: Any, rel_paths: tuple[str, ...], slot: Path, on_file: OnFile | None
+) -> dict[str, Any]:
+    """Everything the scan needs from one commit, as JSON: cached whole, per commit."""
+    files = _ls_tree(repo, commit.hexsha, rel_paths)
+    blobs = read_blobs(repo, files, slot, on_file)
+    history = read_history(repo, commit.hexsha, slot)
+    kustomizations = {
+        posixpath.dirname(path): blobs[blob]["docs"][0][1]
+        for blob, path in files
+        if path.endswith(KUSTOMIZATIONS)
+        and blobs[blob]["docs"]
+        and isinstance(blobs[blob]["docs"][0][1], dict)
+    }
+    docs: list[list[Any]] = []
+    commits: dict[str, list[Any]] = {}
+    errors: list[list[Any]] = []
+    templates = 0
+    for blob, path in files:
+        entry = blobs[blob]
+        templates += entry["template"]
+        errors.extend([path, line, problem] for line, problem in entry["errors"])
+        revisions = history.get(path)
+        last = revisions[0].commit if revisions else None
+        if last is not None:
+            commits[last.sha] = list(last.__dict__.values())
+        namespace = None
+        for line, data in entry["docs"]:
+            if not is_k8s_object(data) or known_kind(data) is None:
+                continue
+            if namespace is None:
+                namespace = _kustomize_namespaces(kustomizations, path) or "default"
+            docs.append([path, line, namespace, last.sha if last else None, data])
+    codeowners_text = _tree_text(commit, CODEOWNERS_PATHS)
+    rules = CodeOwners(codeowners_text) if codeowners_text else None
+    owners = {}
+    for path in dict.fromkeys(d[0] for d in docs) if rules else ():
+        names = [name for _, name in rules.of(path)]
+        if names:
+            owners[path] = names
+    return {
+        "commit": commit.hexsha,
+        "paths": list(rel_paths),
+        "files": len(files),
+        "docs": docs,
+        "commits": commits,
+        "errors": errors,
+        "templates": templates,
+        "codeowners": owners,
+        "config": _tree_text(commit, (CONFIG_NAME,)),
+    }
+
+
 def read_repo(
     spec: str, ref: str | None, paths: tuple[str, ...], on_file: OnFile | None = None
 ) -> GitSnapshot:
@@ -130,49 +187,36 @@ def read_repo(
     root = Path(repo.common_dir).resolve()
     slot = cache.slot("repo", str(root))
     rel_paths = tuple(p.strip("/") for p in paths if p.strip("/") not in ("", "."))
-    try:
-        files = _ls_tree(repo, commit.hexsha, rel_paths)
-        blobs = read_blobs(repo, files, slot, on_file)
-        history = read_history(repo, commit.hexsha, slot)
-    except git.GitCommandError as exc:
-        raise SourceError(f"git failed in {redact(spec)}: {(exc.stderr or '').strip()}") from None
-    if rel_paths and not files:
+    snap = cache.load(slot / _SNAPSHOT)
+    if not (
+        isinstance(snap, dict)
+        and snap.get("commit") == commit.hexsha
+        and snap.get("paths") == list(rel_paths)
+    ):
+        try:
+            snap = _build(repo, commit, rel_paths, slot, on_file)
+        except git.GitCommandError as exc:
+            detail = (exc.stderr or "").strip()
+            raise SourceError(f"git failed in {redact(spec)}: {detail}") from None
+        cache.save(slot / _SNAPSHOT, snap)
+    if rel_paths and not snap["files"]:
         notes.append(f"no manifests under {', '.join(rel_paths)} at {commit.hexsha[:12]}")
-
-    kustomizations = {
-        posixpath.dirname(path): blobs[blob]["docs"][0][1]
-        for blob, path in files
-        if path.endswith(KUSTOMIZATIONS)
-        and blobs[blob]["docs"]
-        and isinstance(blobs[blob]["docs"][0][1], dict)
-    }
-    manifests: list[Manifest] = []
-    errors: list[ParseError] = []
-    templates = 0
-    for blob, path in files:
-        entry = blobs[blob]
-        templates += entry["template"]
-        errors.extend(ParseError(path, line, problem) for line, problem in entry["errors"])
-        revisions = history.get(path)
-        last = revisions[0].commit if revisions else None
-        namespace = None
-        for line, data in entry["docs"]:
-            if not is_k8s_object(data) or known_kind(data) is None:
-                continue
-            if namespace is None:
-                namespace = _kustomize_namespaces(kustomizations, path) or "default"
-            manifests.append(Manifest(key_of(data, namespace), data, path, line, last))
-    if templates:
-        notes.append(f"{templates} templated file(s) skipped (contain `{{{{`)")
+    if snap["templates"]:
+        notes.append(f"{snap['templates']} templated file(s) skipped (contain `{{{{`)")
+    commits = {sha: Commit(*c) for sha, c in snap["commits"].items()}
+    manifests = tuple(
+        Manifest(key_of(data, namespace), data, path, line, commits.get(sha))
+        for path, line, namespace, sha, data in snap["docs"]
+    )
     return GitSnapshot(
         repo=redact(spec),
         ref=ref or "HEAD",
         commit=commit.hexsha,
-        manifests=tuple(manifests),
-        errors=tuple(errors),
-        codeowners=_tree_text(commit, CODEOWNERS_PATHS),
-        config_text=_tree_text(commit, (CONFIG_NAME,)),
-        timeline=Timeline(repo, history, blobs, slot),
+        manifests=manifests,
+        errors=tuple(ParseError(*e) for e in snap["errors"]),
+        codeowners={path: tuple(names) for path, names in snap["codeowners"].items()},
+        config_text=snap["config"],
+        timeline=Timeline(repo, commit.hexsha, slot),
         notes=tuple(notes),
     )
 

@@ -8,6 +8,7 @@ commits that touch too many files and commits that leave the document's spec unc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -98,20 +99,23 @@ def read_history(repo: Any, sha: str, slot: Path) -> dict[str, list[Revision]]:
 class Timeline:
     """Answers "when did this document last really change?" from the repo's history."""
 
-    def __init__(
-        self,
-        repo: Any,
-        history: dict[str, list[Revision]],
-        parsed: dict[str, dict[str, Any]],
-        slot: Path,
-    ) -> None:
+    def __init__(self, repo: Any, sha: str, slot: Path) -> None:
         self._repo = repo
-        self._history = history
-        self._parsed = parsed
+        self._sha = sha
         self._slot = slot
         memo = cache.load(slot / "changes.json")
         self._memo: dict[str, list[str | None] | None] = memo if isinstance(memo, dict) else {}
         self._dirty = False
+
+    @cached_property
+    def _history(self) -> dict[str, list[Revision]]:
+        """Loaded on first need: most scans answer from the memo alone."""
+        return read_history(self._repo, self._sha, self._slot)
+
+    @cached_property
+    def _parsed(self) -> dict[str, dict[str, Any]]:
+        parsed = cache.load(self._slot / "blobs.json")
+        return parsed if isinstance(parsed, dict) else {}
 
     def revisions(self, path: str) -> tuple[Revision, ...]:
         """Commits that touched the file, newest first, across renames."""
@@ -141,14 +145,14 @@ class Timeline:
 
         Answers are remembered on disk by the file's newest revision, so older blobs are
         read once per change of the file, not once per scan."""
-        revisions = self.revisions(manifest.path)
-        if not revisions:
+        if manifest.commit is None:
             return None
-        key = ":".join(
-            (revisions[0].commit.sha, manifest.path, manifest.key.kind, manifest.key.name)
-        )
+        # The manifest's commit is the newest revision of its file: the key changes
+        # exactly when the file's history does.
+        key = ":".join((manifest.commit.sha, manifest.path, manifest.key.kind, manifest.key.name))
         key += f":{mass_files}"
         if key not in self._memo:
+            revisions = self.revisions(manifest.path)
             change = self._last_change(revisions, manifest.key.kind, manifest.key.name, mass_files)
             self._memo[key] = [change.date, change.commit, change.basis] if change else None
             self._dirty = True
