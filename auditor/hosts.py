@@ -108,41 +108,49 @@ def _ports(obj: dict[str, Any]) -> tuple[int, ...]:
     return tuple(p[field] for p in ports if isinstance(p, dict) and isinstance(p.get(field), int))
 
 
+def service_targets(services: Iterable[dict[str, Any]]) -> list[HostTarget]:
+    """Each Service as the host `name.namespace.svc.cluster.local`."""
+    targets = []
+    for svc in services:
+        meta = svc["metadata"]
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        targets.append(
+            HostTarget(
+                f"{meta['name']}.{meta.get('namespace', '')}.{DOMAIN}",
+                "Service",
+                meta.get("namespace", ""),
+                meta["name"],
+                export_to(svc),
+                _ports(svc),
+                tuple(sorted(selector.items())),
+            )
+        )
+    return targets
+
+
+def entry_targets(entries: Iterable[dict[str, Any]]) -> list[HostTarget]:
+    """Each host of each ServiceEntry."""
+    return [
+        HostTarget(
+            str(host),
+            "ServiceEntry",
+            entry["metadata"].get("namespace", ""),
+            entry["metadata"]["name"],
+            export_to(entry),
+            _ports(entry),
+        )
+        for entry in entries
+        for host in (entry.get("spec") or {}).get("hosts") or []
+    ]
+
+
 class HostIndex:
     """Services and ServiceEntries by host, for exact and wildcard lookups."""
 
-    def __init__(
-        self, services: Iterable[dict[str, Any]], entries: Iterable[dict[str, Any]]
-    ) -> None:
+    def __init__(self, targets: Iterable[HostTarget]) -> None:
         self._targets: ByHost[HostTarget] = ByHost()
-        for svc in services:
-            meta = svc["metadata"]
-            selector = (svc.get("spec") or {}).get("selector") or {}
-            host = f"{meta['name']}.{meta.get('namespace', '')}.{DOMAIN}"
-            self._targets.add(
-                host,
-                HostTarget(
-                    host,
-                    "Service",
-                    meta.get("namespace", ""),
-                    meta["name"],
-                    export_to(svc),
-                    _ports(svc),
-                    tuple(sorted(selector.items())),
-                ),
-            )
-        for entry in entries:
-            meta = entry["metadata"]
-            for host in (entry.get("spec") or {}).get("hosts") or []:
-                target = HostTarget(
-                    str(host),
-                    "ServiceEntry",
-                    meta.get("namespace", ""),
-                    meta["name"],
-                    export_to(entry),
-                    _ports(entry),
-                )
-                self._targets.add(target.host, target)
+        for target in targets:
+            self._targets.add(target.host, target)
 
     def resolve(self, host: str, from_namespaces: Iterable[str]) -> list[HostTarget]:
         """Targets for an already-qualified host, visible from every given namespace."""

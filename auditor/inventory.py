@@ -12,7 +12,17 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from auditor.hosts import DOMAIN, ByHost, HostIndex, export_to, fqdn, visible
+from auditor.hosts import (
+    DOMAIN,
+    ByHost,
+    HostIndex,
+    HostTarget,
+    entry_targets,
+    export_to,
+    fqdn,
+    service_targets,
+    visible,
+)
 from auditor.kinds import AUDITED, key_of
 from auditor.model import Change, Manifest, ObjectKey, Resource, SyncState
 from auditor.normalize import spec_diff
@@ -91,14 +101,18 @@ class Inventory:
         return target.live is not None or viewer.live is None
 
     @cached_property
+    def _services(self) -> list[HostTarget]:
+        return service_targets(self.context.get("Service", ()))
+
+    @cached_property
     def _live_hosts(self) -> HostIndex:
-        entries = [r.obj for r in self.of_kind("ServiceEntry") if r.live is not None]
-        return HostIndex(self.context.get("Service", ()), entries)
+        live = [r.obj for r in self.of_kind("ServiceEntry") if r.live is not None]
+        return HostIndex(self._services + entry_targets(live))
 
     @cached_property
     def _planned_hosts(self) -> HostIndex:
         entries = [r.obj for r in self.of_kind("ServiceEntry")]
-        return HostIndex(self.context.get("Service", ()), entries)
+        return HostIndex(self._services + entry_targets(entries))
 
     def hosts(self, viewer: Resource) -> HostIndex:
         """Services and ServiceEntries as the viewer sees them (see `in_view`)."""
