@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any, TextIO
 
 
@@ -53,7 +52,3 @@ def write(doc: dict[str, Any], out: TextIO) -> None:
     else:
         out.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
     out.write("\n")
-
-
-def findings_doc(rows: Iterable[dict[str, Any]], with_resolved: bool) -> list[dict[str, Any]]:
-    return [finding(r, with_resolved) for r in rows]
