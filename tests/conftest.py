@@ -238,6 +238,11 @@ class Scenario:
         self.dump = dump(root / "cluster.yaml", self.objects)
         self.db = root / "audit.db"
 
+    @property
+    def args(self) -> tuple[str | Path, ...]:
+        """The scan arguments for this scenario: its repo, its dump, its database."""
+        return ("--repo", self.repo.path, "--cluster-dump", self.dump, "--db", self.db)
+
 
 @pytest.fixture
 def scenario(tmp_path: Path) -> Scenario:

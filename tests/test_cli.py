@@ -13,12 +13,7 @@ from rules import CATALOG
 
 @pytest.fixture
 def stored(scenario: Scenario) -> Scenario:
-    assert (
-        scan_json(
-            "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
-        )[0].exit_code
-        == 0
-    )
+    assert scan_json(*scenario.args)[0].exit_code == 0
     return scenario
 
 

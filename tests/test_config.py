@@ -78,12 +78,7 @@ def test_malformed_config_file_names_file_and_line(tmp_path: Path) -> None:
 def test_bad_config_exits_2_and_leaves_db_untouched(scenario: Scenario, tmp_path: Path) -> None:
     run(
         "scan",
-        "--repo",
-        scenario.repo.path,
-        "--cluster-dump",
-        scenario.dump,
-        "--db",
-        scenario.db,
+        *scenario.args,
         "--format",
         "json",
     )
@@ -92,12 +87,7 @@ def test_bad_config_exits_2_and_leaves_db_untouched(scenario: Scenario, tmp_path
     bad.write_text("rules: {MA101: {severity: urgent}}\n")
     result = run(
         "scan",
-        "--repo",
-        scenario.repo.path,
-        "--cluster-dump",
-        scenario.dump,
-        "--db",
-        scenario.db,
+        *scenario.args,
         "--config",
         bad,
     )

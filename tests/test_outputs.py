@@ -11,14 +11,10 @@ from conftest import Scenario, run
 from rules import CATALOG
 
 
-def _args(s: Scenario) -> tuple:
-    return ("--repo", s.repo.path, "--cluster-dump", s.dump, "--db", s.db)
-
-
 def test_sarif_locates_findings_and_suppresses_waived(scenario: Scenario, tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("waivers: [{rule: MA102, reason: parked, expires: 2999-01-01}]\n")
-    result = run("scan", *_args(scenario), "--format", "sarif", "--config", config)
+    result = run("scan", *scenario.args, "--format", "sarif", "--config", config)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["version"] == "2.1.0" and doc["$schema"].endswith("sarif-2.1.0.json")
@@ -42,7 +38,7 @@ def test_sarif_locates_findings_and_suppresses_waived(scenario: Scenario, tmp_pa
 
 def test_metrics_file(scenario: Scenario, tmp_path: Path) -> None:
     prom = tmp_path / "mesh_audit.prom"
-    assert run("scan", *_args(scenario), "--format", "json", "--metrics", prom).exit_code == 0
+    assert run("scan", *scenario.args, "--format", "json", "--metrics", prom).exit_code == 0
     families = {f.name: f for f in text_string_to_metric_families(prom.read_text())}
     assert families["mesh_audit_scan_success"].samples[0].value == 1
     findings = families["mesh_audit_findings"].samples

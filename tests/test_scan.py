@@ -28,9 +28,7 @@ FINDING_KEYS = {
 
 
 def test_scan_finds_each_state_and_owner_source(scenario: Scenario) -> None:
-    result, doc = scan_json(
-        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
-    )
+    result, doc = scan_json(*scenario.args)
     assert result.exit_code == 0, result.output
     assert findings_of(doc) == Scenario.EXPECTED
     assert all(set(f) == FINDING_KEYS for f in doc["findings"])
@@ -64,15 +62,13 @@ def test_codeowners_gives_owner_when_labels_do_not(scenario: Scenario) -> None:
     scenario.objects[4]["spec"] = {"hosts": ["checkout"]}  # drift checkout so it gets a finding
 
     dump(scenario.dump, scenario.objects)
-    _, doc = scan_json(
-        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
-    )
+    _, doc = scan_json(*scenario.args)
     checkout = next(f for f in doc["findings"] if f["name"] == "checkout")
     assert (checkout["owner"], checkout["owner_source"]) == ("@acme/shop", "codeowners")
 
 
 def test_rescan_keeps_first_seen_and_resolves_fixed_findings(scenario: Scenario) -> None:
-    args = ("--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db)
+    args = scenario.args
     _, first = scan_json(*args)
     _, second = scan_json(*args)
     assert {f["fingerprint"]: f["first_seen"] for f in first["findings"]} == {
@@ -114,7 +110,7 @@ def test_rescan_keeps_first_seen_and_resolves_fixed_findings(scenario: Scenario)
 
 
 def test_namespace_scoped_scan_only_resolves_inside_its_scope(scenario: Scenario) -> None:
-    args = ("--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db)
+    args = scenario.args
     scan_json(*args)
     result, doc = scan_json(*args, "-n", "shop")
     assert result.exit_code == 0
@@ -127,7 +123,7 @@ def test_namespace_scoped_scan_only_resolves_inside_its_scope(scenario: Scenario
 
 
 def test_fail_on_threshold_and_new(scenario: Scenario) -> None:
-    args = ("--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db)
+    args = scenario.args
     assert scan_json(*args, "--fail-on", "high")[0].exit_code == 1
     assert scan_json(*args, "--fail-on", "critical")[0].exit_code == 0
     # Nothing new since the first scan; then a new unmanaged resource appears.
@@ -140,9 +136,7 @@ def test_fail_on_threshold_and_new(scenario: Scenario) -> None:
 def test_ref_reads_the_commit_not_the_work_tree(scenario: Scenario) -> None:
     first = scenario.repo.git("rev-list", "--max-parents=0", "HEAD")
     (scenario.repo.path / "apps" / "old" / "ghost.yaml").unlink()  # uncommitted: ignored
-    _, head = scan_json(
-        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
-    )
+    _, head = scan_json(*scenario.args)
     assert ("MA102", "VirtualService", "old/ghost") in findings_of(head)
     assert any("uncommitted changes are ignored" in n for n in head["scan"]["notes"])
     _, old = scan_json(
@@ -164,12 +158,7 @@ def test_table_output_groups_by_owner(scenario: Scenario) -> None:
         "scan",
         "--format",
         "table",
-        "--repo",
-        scenario.repo.path,
-        "--cluster-dump",
-        scenario.dump,
-        "--db",
-        scenario.db,
+        *scenario.args,
     )
     assert result.exit_code == 0
     out = result.stdout
@@ -183,9 +172,7 @@ def test_disabled_rule_and_severity_override_from_repo_config(scenario: Scenario
             ".mesh-audit.yaml": "rules:\n  ownerless: {enabled: false}\n  MA103: {severity: critical}\n"
         }
     )
-    _, doc = scan_json(
-        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
-    )
+    _, doc = scan_json(*scenario.args)
     assert {f["rule"] for f in doc["findings"]} == {"MA101", "MA102", "MA103"}
     assert next(f for f in doc["findings"] if f["rule"] == "MA103")["severity"] == "critical"
     assert "MA201" not in doc["scan"]["rules"]
@@ -228,9 +215,7 @@ def test_owner_annotation_on_manifest_and_github_codeowners_first(scenario: Scen
             ),
         }
     )
-    _, doc = scan_json(
-        "--repo", scenario.repo.path, "--cluster-dump", scenario.dump, "--db", scenario.db
-    )
+    _, doc = scan_json(*scenario.args)
     owners = {
         f["name"]: (f["owner"], f["owner_source"]) for f in doc["findings"] if f["rule"] == "MA102"
     }

@@ -13,10 +13,6 @@ from auditor.model import Finding, ObjectKey, Severity
 from conftest import Scenario, run, scan_json
 
 
-def _args(s: Scenario) -> tuple:
-    return ("--repo", s.repo.path, "--cluster-dump", s.dump, "--db", s.db)
-
-
 def _tables(db: Path) -> dict[str, list]:
     conn = sqlite3.connect(db)
     try:
@@ -30,8 +26,8 @@ def _tables(db: Path) -> dict[str, list]:
 
 
 def test_schema_is_migrated_once(scenario: Scenario) -> None:
-    scan_json(*_args(scenario))
-    scan_json(*_args(scenario))
+    scan_json(*scenario.args)
+    scan_json(*scenario.args)
     tables = _tables(scenario.db)
     assert {"scans", "findings", "sightings", "_sqlite_migrations"} <= set(tables)
     assert [r[2] for r in tables["_sqlite_migrations"]] == [
@@ -87,19 +83,19 @@ def test_interrupted_scan_leaves_the_database_as_it_was(tmp_path: Path) -> None:
 
 
 def test_second_writer_waits_then_fails_clearly(scenario: Scenario) -> None:
-    scan_json(*_args(scenario))
+    scan_json(*scenario.args)
     holder = sqlite3.connect(scenario.db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         before = scenario.db.read_bytes()
-        result = run("scan", *_args(scenario), "--lock-timeout", "0.05")
+        result = run("scan", *scenario.args, "--lock-timeout", "0.05")
         assert result.exit_code == 3
         assert "is locked by another mesh-audit run" in result.stderr
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     assert scenario.db.read_bytes() == before
-    assert run("scan", *_args(scenario), "--format", "json").exit_code == 0
+    assert run("scan", *scenario.args, "--format", "json").exit_code == 0
 
 
 def test_fingerprint_ignores_message_line_and_severity(tmp_path: Path) -> None:
@@ -119,7 +115,7 @@ def test_not_a_database_is_refused_before_reading_anything(scenario: Scenario) -
         "not sqlite at all, just text that is long enough to have a header........"
     )
     before = scenario.db.read_bytes()
-    result = run("scan", *_args(scenario))
+    result = run("scan", *scenario.args)
     assert result.exit_code == 3
     assert "is not readable" in result.stderr
     assert scenario.db.read_bytes() == before

@@ -15,7 +15,7 @@ from github_emulator import TOKEN, GitHubEmulator
 
 
 def _scan(s: Scenario) -> dict:
-    result, doc = scan_json("--repo", s.repo.path, "--cluster-dump", s.dump, "--db", s.db)
+    result, doc = scan_json(*s.args)
     assert result.exit_code == 0, result.output
     return doc
 

@@ -9,10 +9,6 @@ import pytest
 from conftest import Scenario, dump, run, scan_json
 
 
-def _args(s: Scenario) -> tuple:
-    return ("--repo", s.repo.path, "--cluster-dump", s.dump, "--db", s.db)
-
-
 def test_config_waiver_with_globs(scenario: Scenario, tmp_path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(
@@ -20,7 +16,7 @@ def test_config_waiver_with_globs(scenario: Scenario, tmp_path) -> None:
         "  - {rule: unmanaged, namespace: 'sand*', name: '*', reason: hotfix kept during the freeze,"
         " expires: 2999-01-31, ticket: OPS-7}\n"
     )
-    result, doc = scan_json(*_args(scenario), "--config", config, "--fail-on", "medium")
+    result, doc = scan_json(*scenario.args, "--config", config, "--fail-on", "medium")
     hotfix = next(f for f in doc["findings"] if (f["rule"], f["name"]) == ("MA101", "hotfix"))
     assert hotfix["status"] == "waived"
     assert hotfix["evidence"]["waiver"] == {
@@ -38,7 +34,7 @@ def test_config_waiver_with_globs(scenario: Scenario, tmp_path) -> None:
     )
     assert [(f["rule"], f["name"]) for f in listed["findings"]] == [("MA101", "hotfix")]
     # Waived findings are seen, so they are not resolved; without the waiver they reopen.
-    _, again = scan_json(*_args(scenario))
+    _, again = scan_json(*scenario.args)
     assert again["scan"]["resolved"] == 0
     assert next(f for f in again["findings"] if f["name"] == "hotfix")["status"] == "open"
 
@@ -46,8 +42,8 @@ def test_config_waiver_with_globs(scenario: Scenario, tmp_path) -> None:
 def test_waived_findings_do_not_fail_the_run(scenario: Scenario, tmp_path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("waivers:\n  - {rule: MA103, reason: tuning, expires: 2999-01-01}\n")
-    assert scan_json(*_args(scenario), "--config", config, "--fail-on", "high")[0].exit_code == 0
-    assert scan_json(*_args(scenario), "--fail-on", "high")[0].exit_code == 1
+    assert scan_json(*scenario.args, "--config", config, "--fail-on", "high")[0].exit_code == 0
+    assert scan_json(*scenario.args, "--fail-on", "high")[0].exit_code == 1
 
 
 def test_annotation_waiver_and_expired_waiver(scenario: Scenario) -> None:
@@ -61,7 +57,7 @@ def test_annotation_waiver_and_expired_waiver(scenario: Scenario) -> None:
         "mesh-audit.io/waive": "MA101=old excuse;expires=2020-01-01;ticket=OPS-1\nMA201=no expiry here"
     }
     dump(scenario.dump, objects)
-    _, doc = scan_json(*_args(scenario))
+    _, doc = scan_json(*scenario.args)
     status = {(f["rule"], f["name"]): f["status"] for f in doc["findings"]}
     assert status["MA101", "hotfix"] == "waived"
     # Expired: the finding counts again, and the expired waiver is reported.
@@ -96,7 +92,7 @@ def test_incomplete_waiver_is_a_config_error(
 ) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(f"waivers:\n  - {entry}\n")
-    result = run("scan", *_args(scenario), "--config", config)
+    result = run("scan", *scenario.args, "--config", config)
     assert result.exit_code == 2
     assert message in result.stderr
     assert not scenario.db.exists()
