@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from auditor import store, version
-from auditor.cli_monthly import report, retire, tickets_command
 from auditor.cli_options import (
     FORMATS,
     AuditGroup,
@@ -21,17 +19,25 @@ from auditor.cli_options import (
     format_option,
     namespaces_option_value,
     output_format,
-    stderr_console,
 )
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.model import Severity, Status
 from auditor.progress import counter
 from auditor.scan import LiveSource, ScanRequest, read_live, run_scan
-from reports import json_report, metrics, sarif, table
+from reports import json_report, metrics, sarif
+from reports.order import sort_rows
 from rules import CATALOG
 
 
-@click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=AuditGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    lazy={
+        "tickets": "auditor.cli_monthly:tickets_command",
+        "retire": "auditor.cli_monthly:retire",
+        "report": "auditor.cli_monthly:report",
+    },
+)
 @click.version_option(package_name="mesh-audit", prog_name="mesh-audit")
 @debug_option
 def cli() -> None:
@@ -61,14 +67,16 @@ def _exit_code(scan: dict[str, Any], rows: list[dict[str, Any]], fail_on: str) -
 def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
     scan_doc = json_report.scan(scan)
     if fmt == "sarif":
-        json_report.write(sarif.document(table.sort_rows(rows), CATALOG, version()), sys.stdout)
+        json_report.write(sarif.document(sort_rows(rows), CATALOG, version()), sys.stdout)
     elif fmt == "json":
         json_report.write(
-            {"scan": scan_doc, "findings": [json_report.finding(r) for r in table.sort_rows(rows)]},
+            {"scan": scan_doc, "findings": [json_report.finding(r) for r in sort_rows(rows)]},
             sys.stdout,
         )
     else:
-        console = Console()
+        from reports import table
+
+        console = table.Console()
         table.findings(console, rows)
         table.scan_summary(console, scan_doc)
     if fmt != "table" and not scan_doc["complete"]:
@@ -78,7 +86,7 @@ def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> 
 
 def _scan(req: ScanRequest, fmt: str | None, fail_on: str, metrics_file: Path | None = None) -> int:
     try:
-        with counter(stderr_console()) as advance:
+        with counter() as advance:
             outcome = run_scan(req, CATALOG, advance)
     except AuditError:
         if metrics_file is not None:
@@ -210,10 +218,12 @@ def findings(
     """
     rows = store.query(db, None if status == "all" else status, owner, rule, cluster)
     if output_format(fmt) == "json":
-        docs = [json_report.finding(r, with_resolved=True) for r in table.sort_rows(rows)]
+        docs = [json_report.finding(r, with_resolved=True) for r in sort_rows(rows)]
         json_report.write({"findings": docs}, sys.stdout)
     else:
-        table.findings(Console(), rows)
+        from reports import table
+
+        table.findings(table.Console(), rows)
 
 
 @cli.command(name="rules")
@@ -242,7 +252,9 @@ def rules_command(rule: str | None, fmt: str | None) -> None:
         ]
         json_report.write({"rules": docs}, sys.stdout)
         return
-    table.rules(Console(), selected, detailed=rule is not None)
+    from reports import table
+
+    table.rules(table.Console(), selected, detailed=rule is not None)
 
 
 @cli.command()
@@ -277,7 +289,7 @@ def snapshot(
         context=context,
         namespaces=namespaces_option_value(namespaces, all_namespaces),
     )
-    with counter(stderr_console()) as advance:
+    with counter() as advance:
         live = read_live(src, advance)
     if live.unread:
         kind, why = next(iter(live.unread.items()))
@@ -317,10 +329,6 @@ def demo(directory: Path | None, fmt: str | None) -> None:
         f"mesh-audit scan --repo {example.repo} --cluster-dump {example.dump} --db {example.db}",
         err=True,
     )
-
-
-for command in (tickets_command, retire, report):
-    cli.add_command(command)
 
 
 def main() -> None:

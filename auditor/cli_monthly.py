@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from auditor import clock, monthly, tickets
 from auditor import retire as retirement
@@ -103,7 +102,7 @@ def tickets_command(
     if output_format(fmt) == "json":
         json_report.write({"dry_run": dry_run, "tickets": docs}, sys.stdout)
     else:
-        table.tickets(Console(), docs, dry_run)
+        table.tickets(table.Console(), docs, dry_run)
 
 
 def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> None:
@@ -185,7 +184,7 @@ def retire_plan(db: Path, grace_days: int, rule_list: str, fmt: str | None) -> N
     if output_format(fmt) == "json":
         json_report.write({"retirements": docs}, sys.stdout)
     else:
-        table.retirements(Console(), docs)
+        table.retirements(table.Console(), docs)
 
 
 @retire.command(name="apply")
@@ -242,7 +241,7 @@ def report() -> None:
     show_default=True,
 )
 @debug_option
-def reportmonth_valuely(db: Path, month: str, fmt: str) -> None:
+def report_monthly(db: Path, month: str, fmt: str) -> None:
     """New, resolved, retired and still-open findings per owner and rule, and the trend.
 
     Example: mesh-audit report monthly --month 2026-11 --format html > report.html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -11,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from auditor.errors import AuditError
 
@@ -20,16 +20,29 @@ _INTERRUPTED = 130
 _INTERNAL = 4
 
 
-def stderr_console() -> Console:
-    return Console(stderr=True)
-
-
 def debugging(ctx: click.Context) -> bool:
     return bool(ctx.find_root().meta.get("debug") or os.environ.get("MESH_AUDIT_DEBUG"))
 
 
 class AuditGroup(click.Group):
-    """Turns expected failures into one line on stderr and a documented exit code."""
+    """Turns expected failures into one line on stderr and a documented exit code.
+
+    `lazy` names commands by "module:attribute", imported only when run or listed, so
+    a scan does not pay for the monthly workflow's imports."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+Advance = Callable[[str, int], None]
+
+
+def _ignore(label: str, n: int) -> None:
+    """Cron jobs and pipes get no progress: nothing to draw on."""
 
 
 @contextmanager
-def counter(console: Console) -> Iterator[Callable[[str, int], None]]:
-    """Yield `advance(label, n)`: one spinner line per label, counting items read."""
+def counter() -> Iterator[Advance]:
+    """Yield `advance(label, n)`: one spinner line per label, counting items read.
+
+    rich is imported only when stderr is a terminal: a piped or cron scan skips its
+    import time."""
+    if not sys.stderr.isatty():
+        yield _ignore
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TextColumn("{task.completed:,.0f}"),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(stderr=True),
         transient=True,
-        disable=not console.is_terminal,
     )
     tasks: dict[str, int] = {}
 

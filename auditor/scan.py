@@ -7,7 +7,7 @@ opened for writing, so bad input leaves the database exactly as it was.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +16,13 @@ from typing import Any
 from auditor import clock, engine, store, version
 from auditor.config import load_config
 from auditor.inventory import build
+from auditor.progress import Advance
 from auditor.rulespec import Rule
 from auditor.sources import LiveSnapshot
 from auditor.sources.dump import read_dump
 from auditor.sources.gitops import read_repo
 from auditor.yamldocs import ParseError
 
-Advance = Callable[[str, int], None]
 _MAX_REASONS = 20
 
 

@@ -9,25 +9,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from auditor.model import Severity
+from reports.order import sort_rows
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 NO_OWNER = "(no owner)"
-
-
-def _order(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        row["owner"] or "\uffff",
-        -Severity(row["severity"]).rank,
-        row["kind"],
-        row["namespace"],
-        row["name"],
-        row["rule"],
-    )
-
-
-def sort_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(rows, key=_order)
 
 
 def _status(row: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import click
 import kubernetes_validate
 import pytest
 import yaml
@@ -52,9 +53,10 @@ def test_cronjob_script_calls_real_commands() -> None:
     assert [c.split()[1] for c in calls] == ["scan", "tickets", "report", "report"]
     for line in calls:
         words = line.split()
-        command = cli.commands[words[1]]
-        if words[1] == "report":
-            command = command.commands[words[2]]
+        with click.Context(cli) as ctx:
+            command = cli.get_command(ctx, words[1])
+            if words[1] == "report":
+                command = command.get_command(ctx, words[2])
         options = {o for p in command.params for o in p.opts}
         used = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
         assert used <= options, (line, used - options)
