@@ -83,7 +83,10 @@ class ByHost(Generic[T]):
         if host.startswith("*"):
             pairs = [(h, v) for h, vs in self._exact.items() for v in vs] + self._wild
             return [v for h, v in pairs if host_matches(host, h)]
-        return self._exact.get(host, []) + [v for h, v in self._wild if host_matches(host, h)]
+        exact = self._exact.get(host, [])
+        if not self._wild:
+            return exact
+        return exact + [v for h, v in self._wild if host_matches(host, h)]
 
 
 @dataclass(frozen=True)
@@ -149,12 +152,20 @@ class HostIndex:
 
     def __init__(self, targets: Iterable[HostTarget]) -> None:
         self._targets: ByHost[HostTarget] = ByHost()
+        self._resolved: dict[tuple[str, tuple[str, ...]], list[HostTarget]] = {}
         for target in targets:
             self._targets.add(target.host, target)
 
-    def resolve(self, host: str, from_namespaces: Iterable[str]) -> list[HostTarget]:
-        """Targets for an already-qualified host, visible from every given namespace."""
-        if not host:
-            return []
-        spaces = tuple(from_namespaces)
-        return [t for t in self._targets.get(host) if all(t.visible_from(ns) for ns in spaces)]
+    def resolve(self, host: str, from_namespaces: tuple[str, ...]) -> list[HostTarget]:
+        """Targets for an already-qualified host, visible from every given namespace.
+
+        Several rules resolve the same hosts, so answers are kept for the scan."""
+        found = self._resolved.get((host, from_namespaces))
+        if found is None:
+            found = [
+                t
+                for t in (self._targets.get(host) if host else ())
+                if all(t.visible_from(ns) for ns in from_namespaces)
+            ]
+            self._resolved[(host, from_namespaces)] = found
+        return found

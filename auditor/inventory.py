@@ -58,6 +58,10 @@ class Inventory:
     # The namespaces scanned (-n); empty means all.
     namespaces: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
+    # Answers of destination_rules(), shared by the rules that look up the same hosts.
+    _rules_for: dict[tuple[str, str, bool], list[Resource]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @cached_property
     def _by_kind(self) -> dict[str, list[Resource]]:
@@ -73,10 +77,7 @@ class Inventory:
 
     @cached_property
     def _destinations(self) -> dict[ObjectKey, list[Destination]]:
-        return {
-            vs.key: list(destinations(vs.obj.get("spec") or {}))
-            for vs in self.of_kind("VirtualService")
-        }
+        return {vs.key: list(destinations(vs.spec)) for vs in self.of_kind("VirtualService")}
 
     def destinations(self, vs: Resource) -> list[Destination]:
         """Every route and mirror destination of a VirtualService, walked once per scan."""
@@ -123,19 +124,27 @@ class Inventory:
         """DestinationRules by qualified host, with their exportTo."""
         index: ByHost[tuple[Resource, tuple[str, ...]]] = ByHost()
         for r in self.of_kind("DestinationRule"):
-            host = fqdn(str((r.obj.get("spec") or {}).get("host") or ""), r.key.namespace)
+            host = fqdn(str(r.spec.get("host") or ""), r.key.namespace)
             index.add(host, (r, export_to(r.obj)))
         return index
 
     def destination_rules(self, host: str, viewer: Resource) -> list[Resource]:
         """DestinationRules for a qualified host that apply in the viewer's namespace,
         those in the viewer's namespace first (Istio's lookup order)."""
-        found = [
-            r
-            for r, exported in self._rule_hosts.get(host)
-            if self.in_view(r, viewer) and visible(r.key.namespace, exported, viewer.key.namespace)
-        ]
-        return sorted(found, key=lambda r: r.key.namespace != viewer.key.namespace)
+        namespace = viewer.key.namespace
+        memo = (host, namespace, viewer.live is not None)
+        found = self._rules_for.get(memo)
+        if found is None:
+            found = sorted(
+                (
+                    r
+                    for r, exported in self._rule_hosts.get(host)
+                    if self.in_view(r, viewer) and visible(r.key.namespace, exported, namespace)
+                ),
+                key=lambda r: r.key.namespace != namespace,
+            )
+            self._rules_for[memo] = found
+        return found
 
     @cached_property
     def _routed(self) -> ByHost[str | None]:
@@ -169,7 +178,7 @@ class Inventory:
     @cached_property
     def _plans(self) -> dict[ObjectKey, list[tuple[int, dict[str, Any], RetryPlan]]]:
         return {
-            vs.key: [(i, route, plan(route)) for i, route in http_routes(vs.obj.get("spec") or {})]
+            vs.key: [(i, route, plan(route)) for i, route in http_routes(vs.spec)]
             for vs in self.of_kind("VirtualService")
         }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, NamedTuple
 
 ISTIO_GROUP = "networking.istio.io"
@@ -123,13 +124,19 @@ class Resource:
     owner: Owner | None = None
     leads: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def obj(self) -> dict[str, Any]:
         """The object rules evaluate: live when it runs, else the manifest."""
         if self.live is not None:
             return self.live
         assert self.manifest is not None
         return self.manifest.obj
+
+    @cached_property
+    def spec(self) -> dict[str, Any]:
+        """The evaluated object's spec ({} when absent): every rule reads it, many twice."""
+        spec = self.obj.get("spec")
+        return spec if isinstance(spec, dict) else {}
 
 
 @dataclass(frozen=True)

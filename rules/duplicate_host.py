@@ -73,15 +73,15 @@ def _conflicts(
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     rules = [
-        (fqdn(str((dr.obj.get("spec") or {}).get("host") or ""), dr.key.namespace), dr)
+        (fqdn(str(dr.spec.get("host") or ""), dr.key.namespace), dr)
         for dr in inventory.of_kind("DestinationRule")
     ]
     services = [
         (host, vs)
         for vs in inventory.of_kind("VirtualService")
-        if mesh_bound(vs.obj.get("spec") or {})
+        if mesh_bound(vs.spec)
         for host in dict.fromkeys(
-            fqdn(str(h), vs.key.namespace) for h in (vs.obj.get("spec") or {}).get("hosts") or []
+            fqdn(str(h), vs.key.namespace) for h in vs.spec.get("hosts") or []
         )
     ]
     for kind, claims, wildcards in (

@@ -28,7 +28,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     if not inventory.can_see("Service", "Pod"):
         return
     for dr in inventory.of_kind("DestinationRule"):
-        spec = dr.obj.get("spec") or {}
+        spec = dr.spec
         host = fqdn(str(spec.get("host") or ""), dr.key.namespace)
         services = [
             t

@@ -35,9 +35,7 @@ OPTIONS = {
 
 def _signals(resource: Any, words: set[str]) -> list[str]:
     found = []
-    for i, route in (
-        http_routes(resource.obj.get("spec") or {}) if resource.key.kind == "VirtualService" else ()
-    ):
+    for i, route in http_routes(resource.spec) if resource.key.kind == "VirtualService" else ():
         if route.get("fault"):
             found.append(f"fault injection at spec.http[{i}].fault")
         if route.get("mirror") or route.get("mirrors"):

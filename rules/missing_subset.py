@@ -40,7 +40,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 {
                     str(s.get("name"))
                     for r in rules
-                    for s in (r.obj.get("spec") or {}).get("subsets") or []
+                    for s in r.spec.get("subsets") or []
                     if isinstance(s, dict)
                 }
             )

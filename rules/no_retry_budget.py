@@ -41,11 +41,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 if d.mirror or not d.locator.startswith(f"spec.http[{i}]."):
                     continue
                 rules = inventory.destination_rules(fqdn(d.host, vs.key.namespace), vs)
-                policy = (
-                    effective_policy(rules[0].obj.get("spec") or {}, d.subset, d.port)
-                    if rules
-                    else {}
-                )
+                policy = effective_policy(rules[0].spec, d.subset, d.port) if rules else {}
                 if retry_cap(policy) is None:
                     uncapped.append(d.host + (f" subset {d.subset}" if d.subset else ""))
             if uncapped:

@@ -32,7 +32,6 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 or p.per_try_timeout is None
             ):
                 continue
-            evidence = {**p.evidence(), "tries_time_s": round(p.tries_time or 0, 3)}
             if p.per_try_timeout >= p.timeout:
                 why = (
                     f"perTryTimeout {p.per_try_timeout:g}s >= timeout {p.timeout:g}s: "
@@ -46,4 +45,5 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 )
             else:
                 continue
+            evidence = {**p.evidence(), "tries_time_s": round(p.tries_time or 0, 3)}
             yield Problem(vs, f"{vs.key} route {i}: {why}", f"spec.http[{i}].retries", evidence)

@@ -26,7 +26,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     if inventory.namespaces or not inventory.can_see("VirtualService", "Service", "ServiceEntry"):
         return
     for dr in inventory.of_kind("DestinationRule"):
-        raw = str((dr.obj.get("spec") or {}).get("host") or "")
+        raw = str(dr.spec.get("host") or "")
         host = fqdn(raw, dr.key.namespace)
         if inventory.subsets_routed(host) or inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
             continue

@@ -37,8 +37,13 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             host = fqdn(d.host, vs.key.namespace)
             if not inventory.knows(host):
                 continue
-            evidence = {"host": d.host, "resolved": host, "visible_from": list(spaces)}
             targets = index.resolve(host, spaces)
+            port_missing = d.port is not None and all(
+                t.ports and d.port not in t.ports for t in targets
+            )
+            if targets and not port_missing:
+                continue
+            evidence = {"host": d.host, "resolved": host, "visible_from": list(spaces)}
             what = "mirror host" if d.mirror else "destination host"
             if not targets:
                 yield Problem(
@@ -48,7 +53,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                     d.locator,
                     evidence,
                 )
-            elif d.port is not None and all(t.ports and d.port not in t.ports for t in targets):
+            else:
                 ports = sorted({p for t in targets for p in t.ports})
                 yield Problem(
                     vs,
@@ -57,7 +62,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                     {**evidence, "port": d.port, "service_ports": ports},
                 )
     for dr in inventory.of_kind("DestinationRule"):
-        raw = str((dr.obj.get("spec") or {}).get("host") or "")
+        raw = str(dr.spec.get("host") or "")
         host = fqdn(raw, dr.key.namespace)
         if inventory.knows(host) and not inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
             yield Problem(

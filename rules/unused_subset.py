@@ -26,7 +26,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     if inventory.namespaces or not inventory.can_see("VirtualService"):
         return
     for dr in inventory.of_kind("DestinationRule"):
-        spec = dr.obj.get("spec") or {}
+        spec = dr.spec
         host = fqdn(str(spec.get("host") or ""), dr.key.namespace)
         used = inventory.subsets_routed(host)
         for k, subset in enumerate(spec.get("subsets") or []):

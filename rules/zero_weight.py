@@ -29,7 +29,7 @@ OPTIONS = {"min-age-days": 14, "mass-commit-files": 50}
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
-        spec = vs.obj.get("spec") or {}
+        spec = vs.spec
         zero = []
         for proto in PROTOCOLS:
             for i, rule in enumerate(spec.get(proto) or []):
