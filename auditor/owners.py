@@ -17,11 +17,15 @@ def _from_meta(
     label_source: OwnerSource,
     annotation_source: OwnerSource,
 ) -> Owner | None:
-    if obj is None:
+    meta = obj.get("metadata") if obj is not None else None
+    if not meta:
         return None
-    meta = obj.get("metadata") or {}
-    for field, source in (("labels", label_source), ("annotations", annotation_source)):
-        values = meta.get(field) or {}
+    for values, source in (
+        (meta.get("labels"), label_source),
+        (meta.get("annotations"), annotation_source),
+    ):
+        if not values:
+            continue
         for key in keys:
             value = values.get(key)
             if isinstance(value, str) and value.strip():
@@ -68,7 +72,11 @@ class OwnerResolver:
 
     def _codeowner(self, path: str) -> Owner | None:
         names = self.codeowners.get(path)
-        return Owner(" ".join(names), OwnerSource.CODEOWNERS) if names else None
+        return self._codeowners_owner(names) if names else None
+
+    @functools.cache  # noqa: B019 - one resolver per scan; a few teams own many files
+    def _codeowners_owner(self, names: tuple[str, ...]) -> Owner:
+        return Owner(" ".join(names), OwnerSource.CODEOWNERS)
 
 
 def leads(live: dict[str, Any] | None, manifest: Manifest | None) -> tuple[str, ...]:

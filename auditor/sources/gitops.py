@@ -18,7 +18,7 @@ from codeowners import CodeOwners
 from auditor import cache
 from auditor.errors import InputError, SourceError
 from auditor.kinds import is_k8s_object, key_of, known_kind
-from auditor.model import Commit, Manifest
+from auditor.model import Commit, Manifest, ObjectKey
 from auditor.sources.blobs import KUSTOMIZATIONS, OnFile, read_blobs
 from auditor.sources.history import MANIFEST_SUFFIXES, Timeline, read_history
 from auditor.yamldocs import ParseError
@@ -146,7 +146,7 @@ def _build(
                 continue
             if namespace is None:
                 namespace = _kustomize_namespaces(kustomizations, path) or "default"
-            docs.append([path, line, namespace, last.sha if last else None, data])
+            docs.append([path, line, key_of(data, namespace), last.sha if last else None, data])
     codeowners_text = _tree_text(commit, CODEOWNERS_PATHS)
     rules = CodeOwners(codeowners_text) if codeowners_text else None
     owners = {}
@@ -205,8 +205,8 @@ def read_repo(
         notes.append(f"{snap['templates']} templated file(s) skipped (contain `{{{{`)")
     commits = {sha: Commit(*c) for sha, c in snap["commits"].items()}
     manifests = tuple(
-        Manifest(key_of(data, namespace), data, path, line, commits.get(sha))
-        for path, line, namespace, sha, data in snap["docs"]
+        Manifest(ObjectKey(*key), data, path, line, commits.get(sha))
+        for path, line, key, sha, data in snap["docs"]
     )
     return GitSnapshot(
         repo=redact(spec),
