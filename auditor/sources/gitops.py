@@ -180,10 +180,12 @@ def read_repo(
         if ref:
             raise InputError(f"unknown ref {ref!r} in {redact(spec)}") from None
         raise InputError(f"repo {redact(spec)} has no commits") from None
-    if ref is None and not repo.bare and repo.is_dirty(untracked_files=False):
-        notes.append(
-            f"uncommitted changes are ignored: scanning committed HEAD {commit.hexsha[:12]}"
-        )
+    # `git status` stats every tracked file: it runs while the snapshot loads.
+    status = (
+        repo.git.status("--porcelain", "--untracked-files=no", as_process=True)
+        if ref is None and not repo.bare
+        else None
+    )
     root = Path(repo.common_dir).resolve()
     slot = cache.slot("repo", str(root))
     rel_paths = tuple(p.strip("/") for p in paths if p.strip("/") not in ("", "."))
@@ -199,6 +201,10 @@ def read_repo(
             detail = (exc.stderr or "").strip()
             raise SourceError(f"git failed in {redact(spec)}: {detail}") from None
         cache.save(slot / _SNAPSHOT, snap)
+    if status is not None and _dirty(status, spec):
+        notes.append(
+            f"uncommitted changes are ignored: scanning committed HEAD {commit.hexsha[:12]}"
+        )
     if rel_paths and not snap["files"]:
         notes.append(f"no manifests under {', '.join(rel_paths)} at {commit.hexsha[:12]}")
     if snap["templates"]:
@@ -219,6 +225,19 @@ def read_repo(
         timeline=Timeline(repo, commit.hexsha, slot),
         notes=tuple(notes),
     )
+
+
+def _dirty(status: Any, spec: str) -> bool:
+    """Whether the running `git status --porcelain` lists changes to tracked files."""
+    import git
+
+    changes = status.stdout.read().strip()
+    try:
+        status.wait()
+    except git.GitCommandError as exc:
+        detail = (exc.stderr or "").strip()
+        raise SourceError(f"git status failed in {redact(spec)}: {detail}") from None
+    return bool(changes)
 
 
 def _tree_text(commit: Any, paths: tuple[str, ...]) -> str | None:
