@@ -44,7 +44,7 @@ def save(path: Path, data: Any) -> None:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 # dumps() is the C encoder; dump() to a file falls back to pure Python.
-                fh.write(json.dumps(data, separators=(",", ":")))
+                fh.write(json.dumps(data, separators=(",", ":"), default=str))
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):

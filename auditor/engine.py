@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from auditor.config import Config
+from auditor.config import Config, RuleConfig
 from auditor.inventory import Inventory
 from auditor.model import Finding, ObjectKey, Problem, Resource, SourceRef, Waiver
+from auditor.rule_memo import RuleMemo
 from auditor.waivers import ANNOTATION, matching, parse_annotation
 
 
@@ -46,13 +47,26 @@ class _Waivers:
         return [*self.config.waivers, *self._own[resource.key]]
 
 
-def run(inventory: Inventory, config: Config, cluster: str) -> RunResult:
+def _problems(inventory: Inventory, rc: RuleConfig, memo: RuleMemo | None) -> list[Problem]:
+    problems = memo.recall(rc) if memo is not None else None
+    if problems is None:
+        reads = inventory.clock.reads
+        problems = list(rc.rule.check(inventory, rc.options))
+        if memo is not None and inventory.clock.reads == reads:
+            memo.keep(rc, problems)
+    return problems
+
+
+def run(
+    inventory: Inventory, config: Config, cluster: str, memo: RuleMemo | None = None
+) -> RunResult:
+    """Every enabled rule's problems as findings; `memo` recalls and keeps rule results."""
     today = inventory.now.date()
     waivers = _Waivers(config)
     findings = []
     for rc in config.enabled:
         rule = rc.rule
-        for problem in rule.check(inventory, rc.options):
+        for problem in _problems(inventory, rc, memo):
             resource = problem.resource
             manifest = resource.manifest
             owner = resource.owner

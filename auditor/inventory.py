@@ -46,12 +46,25 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+class Clock:
+    """The moment the scan evaluates at, counting reads: a rule that read it cannot be
+    remembered between scans (see auditor/rule_memo.py)."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = at
+        self.reads = 0
+
+    def read(self) -> datetime:
+        self.reads += 1
+        return self._at
+
+
 @dataclass(frozen=True)
 class Inventory:
     resources: tuple[Resource, ...]
     # Context objects (Services, Pods, Namespaces) from the live side, by kind.
     context: dict[str, tuple[dict[str, Any], ...]]
-    now: datetime
+    clock: Clock
     duplicates: tuple[tuple[ObjectKey, str, str], ...] = ()
     # Kinds the cluster would not give us: cross-resource rules must not guess about them.
     unread: frozenset[str] = frozenset()
@@ -62,6 +75,10 @@ class Inventory:
     _rules_for: dict[tuple[str, str, bool], list[Resource]] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.read()
 
     @cached_property
     def _by_kind(self) -> dict[str, list[Resource]]:
@@ -298,7 +315,7 @@ def build(
     return Inventory(
         resources=tuple(resources),
         context={kind: tuple(objs) for kind, objs in context.items()},
-        now=now,
+        clock=Clock(now),
         duplicates=tuple(duplicates),
         unread=frozenset(live.unread),
         namespaces=live.namespaces,

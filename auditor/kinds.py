@@ -67,7 +67,15 @@ def key_of(obj: dict[str, Any], default_namespace: str = "default") -> ObjectKey
     return ObjectKey(group_of(obj["apiVersion"]), obj["kind"], namespace, meta["name"])
 
 
-_POD_METADATA = ("name", "namespace", "labels", "ownerReferences", "creationTimestamp")
+_POD_METADATA = (
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "labels",
+    "ownerReferences",
+    "creationTimestamp",
+)
 
 
 def trim(obj: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from auditor import clock, engine, store, version
 from auditor.config import load_config
 from auditor.inventory import build
 from auditor.progress import Advance
+from auditor.rule_memo import RuleMemo
 from auditor.rulespec import Rule
 from auditor.sources import LiveSnapshot
 from auditor.sources.dump import read_dump
@@ -98,9 +99,12 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     config = load_config(req.config, git.config_text, catalog)
     live = read_live(req.live, advance)
     inventory = build(live, git, config.owner_keys, clock.now())
-    result = engine.run(inventory, config, live.cluster)
+    memo = RuleMemo.for_scan(live, git, req.paths, config.owner_keys, inventory.resources)
+    result = engine.run(inventory, config, live.cluster, memo)
     if git.timeline is not None:
         git.timeline.save()
+    if memo is not None:
+        memo.save()
     dup_notes = tuple(
         f"{key} is declared twice: {first} and {second} (the first is used)"
         for key, first, second in inventory.duplicates

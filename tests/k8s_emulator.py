@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -104,6 +106,13 @@ class Emulator(LocalServer):
             if namespace is not None and obj["metadata"].get("namespace") != namespace:
                 continue
             item = json.loads(json.dumps(obj))
+            meta = item["metadata"]
+            # As the API server does: every object has a uid, and a resourceVersion that
+            # any change to the object bumps (here: derived from its content).
+            ident = f"{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}"
+            meta.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, ident)))
+            content = json.dumps(obj, sort_keys=True).encode()
+            meta.setdefault("resourceVersion", str(zlib.crc32(content)))
             if api_version.startswith(ISTIO):
                 item["apiVersion"] = api_version
             else:

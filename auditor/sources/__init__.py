@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,9 @@ class LiveSnapshot:
     unread: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     namespaces: tuple[str, ...] = ()
+    # Identifies exactly these objects (dump bytes, or uids and resourceVersions); None
+    # when that cannot be told cheaply. Lets a repeat scan reuse rule results.
+    digest: str | None = None
 
 
 def in_scope(obj: dict[str, Any], namespaces: tuple[str, ...]) -> bool:
@@ -27,3 +32,17 @@ def in_scope(obj: dict[str, Any], namespaces: tuple[str, ...]) -> bool:
     if obj["kind"] == "Namespace":
         return obj["metadata"]["name"] in namespaces
     return obj["metadata"].get("namespace") in namespaces
+
+
+def versions_digest(objects: Iterable[dict[str, Any]]) -> str | None:
+    """Digest of what the API says identifies each object's state: kind, name, uid and
+    resourceVersion (any change to an object bumps it). None if one lacks a version."""
+    h = hashlib.sha256()
+    for obj in objects:
+        meta = obj["metadata"]
+        version = meta.get("resourceVersion")
+        if not version:
+            return None
+        ident = (obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
+        h.update(f"{ident}\0{meta.get('uid')}\0{version}\n".encode())
+    return h.hexdigest()

@@ -16,7 +16,7 @@ from typing import Any
 from auditor.errors import InputError, SourceError
 from auditor.kinds import ISTIO_VERSIONS, KINDS, Kind, trim
 from auditor.model import ISTIO_GROUP
-from auditor.sources import LiveSnapshot, in_scope
+from auditor.sources import LiveSnapshot, in_scope, versions_digest
 
 OnPage = Callable[[str, int], None]
 _TIMEOUT = (10, 120)
@@ -194,4 +194,5 @@ def read_cluster(
         unread=unread,
         notes=tuple(notes),
         namespaces=namespaces,
+        digest=versions_digest(objects),
     )

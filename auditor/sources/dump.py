@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,12 @@ def _items(doc: Any, where: str) -> list[Any]:
     )
 
 
-def load_objects(path: Path) -> list[dict[str, Any]]:
-    """Every object in the dump; a malformed or foreign file is an InputError."""
+def load_objects(path: Path) -> tuple[list[dict[str, Any]], str]:
+    """Every object in the dump, and a digest of its bytes; a malformed or foreign file
+    is an InputError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"cluster dump not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -47,20 +50,20 @@ def load_objects(path: Path) -> list[dict[str, Any]]:
             if not is_k8s_object(item):
                 raise InputError(f"{path}:{doc.line}: item {i} is not a Kubernetes object")
             objects.append(item)
-    return objects
+    return objects, hashlib.sha256(data).hexdigest()
 
 
 def read_dump(path: Path, cluster: str | None, namespaces: tuple[str, ...]) -> LiveSnapshot:
+    loaded, digest = load_objects(path)
     objects = tuple(
-        trim(obj)
-        for obj in load_objects(path)
-        if known_kind(obj) is not None and in_scope(obj, namespaces)
+        trim(obj) for obj in loaded if known_kind(obj) is not None and in_scope(obj, namespaces)
     )
     return LiveSnapshot(
         cluster=cluster or path.stem,
         origin=f"dump:{path}",
         objects=objects,
         namespaces=namespaces,
+        digest=digest,
     )
 
 

@@ -1,0 +1,106 @@
+"""Rule results remembered per input digest: a repeat scan of unchanged inputs skips the rules.
+
+The same idea as ruff's and mypy's caches. A rule's problems are a function of the
+inventory and its options only, and the inventory is a function of what the digest
+covers: the live objects (the dump's bytes, or every object's uid and resourceVersion),
+the Git commit and paths, the owner keys, the namespaces scanned, the kinds left unread,
+and the code of mesh-audit itself. The clock is the one input that changes with nothing
+else changing, so a rule that read `inventory.now` during its run is not remembered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from auditor import cache, version
+from auditor.config import RuleConfig
+from auditor.model import ObjectKey, Problem, Resource
+from auditor.sources import LiveSnapshot
+from auditor.sources.gitops import GitSnapshot
+
+_FILE = "rules.json"
+
+
+def code_digest() -> str:
+    """The installed version plus size and mtime of every module of mesh-audit: a
+    source checkout's edits invalidate remembered results like a new release does."""
+    import auditor
+    import rules
+
+    h = hashlib.sha256(version().encode())
+    for package in (auditor, rules):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            st = path.stat()
+            h.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+class RuleMemo:
+    """Problems of each rule for one input digest, kept in the cache between scans."""
+
+    def __init__(self, where: Path, digest: str, resources: Sequence[Resource]) -> None:
+        self.path = where / _FILE
+        self.digest = digest
+        self._resources = {r.key: r for r in resources}
+        stored = cache.load(self.path)
+        same = isinstance(stored, dict) and stored.get("digest") == digest
+        self._recalled: dict[str, Any] = stored["rules"] if same else {}
+        self._kept: dict[str, Any] = {}
+
+    @classmethod
+    def for_scan(
+        cls,
+        live: LiveSnapshot,
+        git: GitSnapshot,
+        paths: Sequence[str],
+        owner_keys: Sequence[str],
+        resources: Sequence[Resource],
+    ) -> RuleMemo | None:
+        """The memo for these inputs; None when the live side has no digest."""
+        if live.digest is None:
+            return None
+        parts = [
+            code_digest(),
+            live.digest,
+            list(live.namespaces),
+            sorted(live.unread),
+            git.commit,
+            list(paths),
+            list(owner_keys),
+        ]
+        digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+        return cls(cache.slot("rules", git.repo, live.cluster), digest, resources)
+
+    @staticmethod
+    def _options(rc: RuleConfig) -> str:
+        return json.dumps(dict(rc.options), sort_keys=True, default=str)
+
+    def recall(self, rc: RuleConfig) -> list[Problem] | None:
+        entry = self._recalled.get(rc.rule.id)
+        if not entry or entry["options"] != self._options(rc):
+            return None
+        try:
+            problems = [
+                Problem(self._resources[ObjectKey(*key)], message, locator, evidence)
+                for key, message, locator, evidence in entry["problems"]
+            ]
+        except (KeyError, TypeError, ValueError):
+            return None
+        self._kept[rc.rule.id] = entry
+        return problems
+
+    def keep(self, rc: RuleConfig, problems: Sequence[Problem]) -> None:
+        self._kept[rc.rule.id] = {
+            "options": self._options(rc),
+            "problems": [
+                [list(p.resource.key), p.message, p.locator, p.evidence] for p in problems
+            ],
+        }
+
+    def save(self) -> None:
+        cache.save(self.path, {"digest": self.digest, "rules": self._kept})
