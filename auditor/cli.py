@@ -11,12 +11,15 @@ import click
 
 from auditor import store, version
 from auditor.cli_options import (
+    CONSOLE_SCRIPT,
     FORMATS,
     AuditGroup,
     cluster_options,
     db_option,
     debug_option,
     format_option,
+    hard_exit,
+    is_console_script,
     namespaces_option_value,
     output_format,
 )
@@ -84,7 +87,16 @@ def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> 
             click.echo(f"mesh-audit: warning: not read: {reason}", err=True)
 
 
-def _scan(req: ScanRequest, fmt: str | None, fail_on: str, metrics_file: Path | None = None) -> int:
+def _scan(
+    req: ScanRequest,
+    fmt: str | None,
+    fail_on: str,
+    metrics_file: Path | None = None,
+    *,
+    last: bool = False,
+) -> int:
+    """Scan, write the output, and return the exit code; `last` (the process's last
+    command) exits right here, while the scan's objects are still referenced."""
     try:
         with counter() as advance:
             outcome = run_scan(req, CATALOG, advance)
@@ -96,7 +108,10 @@ def _scan(req: ScanRequest, fmt: str | None, fail_on: str, metrics_file: Path | 
         text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
         metrics.write(metrics_file, text)
     _render_scan(outcome.scan, outcome.findings, output_format(fmt))
-    return _exit_code(outcome.scan, outcome.findings, fail_on)
+    code = _exit_code(outcome.scan, outcome.findings, fail_on)
+    if last:
+        hard_exit(code)
+    return code
 
 
 @cli.command()
@@ -193,7 +208,7 @@ def scan(
     req = ScanRequest(
         repo=repo, db=db, live=live, ref=ref, paths=paths, config=config, lock_timeout=lock_timeout
     )
-    ctx.exit(_scan(req, fmt, fail_on, metrics_file))
+    ctx.exit(_scan(req, fmt, fail_on, metrics_file, last=is_console_script(ctx)))
 
 
 @cli.command()
@@ -333,7 +348,7 @@ def demo(directory: Path | None, fmt: str | None) -> None:
 
 def main() -> None:
     try:
-        cli(prog_name="mesh-audit")
+        cli(prog_name="mesh-audit", obj=CONSOLE_SCRIPT)
     except BrokenPipeError:
         # The reader went away (`mesh-audit ... | head`): exit quietly like other CLIs.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

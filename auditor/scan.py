@@ -15,7 +15,7 @@ from typing import Any
 
 from auditor import clock, engine, store, version
 from auditor.config import load_config
-from auditor.inventory import build
+from auditor.inventory import Inventory, build
 from auditor.progress import Advance
 from auditor.rule_memo import RuleMemo
 from auditor.rulespec import Rule
@@ -54,6 +54,8 @@ class ScanOutcome:
     scan: dict[str, Any]
     findings: list[dict[str, Any]]
     parse_errors: tuple[ParseError, ...]
+    # What the findings were drawn from (it also holds the live objects and manifests).
+    inventory: Inventory
 
 
 def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
@@ -126,4 +128,4 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         resources=len(inventory.resources),
     )
     scan_row, rows = store.record(req.db, record, result.findings, req.lock_timeout)
-    return ScanOutcome(scan_row, rows, git.errors)
+    return ScanOutcome(scan_row, rows, git.errors, inventory)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import Scenario, run, scan_json
+from conftest import Scenario, findings_of, run, scan_json
 from rules import CATALOG
 
 
@@ -136,3 +138,15 @@ def test_demo_runs_and_shows_each_kind_of_finding(tmp_path: Path) -> None:
     assert doc["scan"]["complete"] and doc["scan"]["cluster"] == "demo"
     again = run("demo", "--dir", tmp_path / "demo")
     assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_the_program_as_a_process(scenario: Scenario) -> None:
+    """The console script ends the process itself after a scan (no interpreter
+    teardown): the piped JSON must still be whole and the exit code the documented one."""
+    cmd = [sys.executable, "-m", "auditor", "scan", *map(str, scenario.args)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert findings_of(json.loads(done.stdout)) == Scenario.EXPECTED
+    failing = subprocess.run([*cmd, "--fail-on", "low"], capture_output=True, text=True)
+    assert failing.returncode == 1 and json.loads(failing.stdout)["findings"]
+    assert failing.stderr == ""
