@@ -103,4 +103,6 @@ class RuleMemo:
         }
 
     def save(self) -> None:
-        cache.save(self.path, {"digest": self.digest, "rules": self._kept})
+        """Write what this scan kept, unless it is exactly what was recalled."""
+        if self._kept != self._recalled:
+            cache.save(self.path, {"digest": self.digest, "rules": self._kept})

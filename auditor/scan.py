@@ -79,13 +79,16 @@ def _partial_reasons(live: LiveSnapshot, errors: Sequence[ParseError]) -> tuple[
 @contextmanager
 def _bulk_load() -> Iterator[None]:
     """Pause the cyclic GC: loading builds ~10^6 acyclic containers, and the collector's
-    repeated passes over them cost about half the load time."""
+    repeated passes over them cost about half the load time. What is still alive at the
+    end is frozen (moved out of the collector's view) before the GC resumes: otherwise
+    its first passes after the scan would walk all of it again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 
