@@ -5,13 +5,15 @@ inventory and its options only, and the inventory is a function of what the dige
 covers: the live objects (the dump's bytes, or every object's uid and resourceVersion),
 the Git commit and paths, the owner keys, the namespaces scanned, the kinds left unread,
 and the code of mesh-audit itself. The clock is the one input that changes with nothing
-else changing, so a rule that read `inventory.now` during its run is not remembered.
+else changing, so a rule that read `inventory.now` during its run is not remembered (rules
+read time only there: tests/test_rule_memo.py checks it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ def code_digest() -> str:
     import auditor
     import rules
 
-    h = hashlib.sha256(version().encode())
+    h = hashlib.sha256(f"{version()} {sys.version}".encode())
     for package in (auditor, rules):
         root = Path(package.__file__).parent
         for path in sorted(root.rglob("*.py")):

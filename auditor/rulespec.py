@@ -2,7 +2,8 @@
 
 A rule module (see `rules/`) defines ID, NAME, SEVERITY, OPTIONS (defaults) and
 `check(inventory, options)` yielding Problems; its docstring is its documentation:
-first line the summary, then rationale and fix.
+first line the summary, then rationale and fix. A check reads nothing but its arguments
+(time only as `inventory.now`), so its results can be remembered between scans.
 """
 
 from __future__ import annotations

@@ -131,3 +131,14 @@ def test_objects_without_resource_versions_have_no_digest() -> None:
     with_version = live("Service", "cart", "shop", resourceVersion="12", uid="u1")
     assert versions_digest([with_version]) is not None
     assert versions_digest([with_version, live("Service", "checkout", "shop")]) is None
+
+
+def test_rules_read_time_only_through_the_inventory() -> None:
+    """The memo knows a rule read the clock only through `inventory.now`: a rule that
+    asked the system clock would be remembered while its answer changes."""
+    import rules
+
+    for path in Path(rules.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        for forbidden in ("datetime.now", "date.today", "time.time", "auditor.clock", "utcnow"):
+            assert forbidden not in text, f"{path.name} reads the clock with {forbidden}"
