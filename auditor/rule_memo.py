@@ -51,7 +51,8 @@ class RuleMemo:
         self._resources = {r.key: r for r in resources}
         stored = cache.load(self.path)
         same = isinstance(stored, dict) and stored.get("digest") == digest
-        self._recalled: dict[str, Any] = stored["rules"] if same else {}
+        recalled = stored.get("rules") if same else None
+        self._recalled: dict[str, Any] = recalled if isinstance(recalled, dict) else {}
         self._kept: dict[str, Any] = {}
 
     @classmethod
@@ -84,7 +85,7 @@ class RuleMemo:
 
     def recall(self, rc: RuleConfig) -> list[Problem] | None:
         entry = self._recalled.get(rc.rule.id)
-        if not entry or entry["options"] != self._options(rc):
+        if not isinstance(entry, dict) or entry.get("options") != self._options(rc):
             return None
         try:
             problems = [

@@ -142,3 +142,23 @@ def test_rules_read_time_only_through_the_inventory() -> None:
         text = path.read_text()
         for forbidden in ("datetime.now", "date.today", "time.time", "auditor.clock", "utcnow"):
             assert forbidden not in text, f"{path.name} reads the clock with {forbidden}"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["{not json", '{"digest": "x"}', "[1, 2]", "MEMO"],
+)
+def test_a_damaged_memo_is_ignored(scenario: Scenario, garbage: str) -> None:
+    _, first = scan_json(*scenario.args)
+    path = _memo_file()
+    if garbage == "MEMO":  # right digest, wrong shapes inside
+        memo = json.loads(path.read_text())
+        memo["rules"] = {
+            rule: {"options": entry["options"], "problems": [[1]]}
+            for rule, entry in memo["rules"].items()
+        } | {"MA103": "x"}
+        garbage = json.dumps(memo)
+    path.write_text(garbage)
+    result, again = scan_json(*scenario.args)
+    assert result.exit_code == 0, result.output
+    assert _comparable(again) == _comparable(first)
