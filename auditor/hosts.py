@@ -22,6 +22,12 @@ def fqdn(host: str, namespace: str) -> str:
     return f"{host}.{namespace}.{DOMAIN}"
 
 
+def rule_host(spec: dict[str, Any], namespace: str) -> tuple[str, str]:
+    """A DestinationRule's host as written, and qualified with its namespace."""
+    raw = str(spec.get("host") or "")
+    return raw, fqdn(raw, namespace)
+
+
 def host_matches(a: str, b: str) -> bool:
     """True when two hosts, either possibly a wildcard (`*.example.com`, `*`), overlap."""
     if a == b or a == "*" or b == "*":

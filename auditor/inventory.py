@@ -20,6 +20,7 @@ from auditor.hosts import (
     entry_targets,
     export_to,
     fqdn,
+    rule_host,
     service_targets,
     visible,
 )
@@ -141,7 +142,7 @@ class Inventory:
         """DestinationRules by qualified host, with their exportTo."""
         index: ByHost[tuple[Resource, tuple[str, ...]]] = ByHost()
         for r in self.of_kind("DestinationRule"):
-            host = fqdn(str(r.spec.get("host") or ""), r.key.namespace)
+            _, host = rule_host(r.spec, r.key.namespace)
             index.add(host, (r, export_to(r.obj)))
         return index
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from itertools import combinations
 from typing import Any
 
-from auditor.hosts import export_to, fqdn, host_matches
+from auditor.hosts import export_to, fqdn, host_matches, rule_host
 from auditor.inventory import Inventory
 from auditor.model import ObjectKey, Problem, Resource
 from auditor.routes import mesh_bound
@@ -73,8 +73,7 @@ def _conflicts(
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     rules = [
-        (fqdn(str(dr.spec.get("host") or ""), dr.key.namespace), dr)
-        for dr in inventory.of_kind("DestinationRule")
+        (rule_host(dr.spec, dr.key.namespace)[1], dr) for dr in inventory.of_kind("DestinationRule")
     ]
     services = [
         (host, vs)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.hosts import fqdn
+from auditor.hosts import rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
 
@@ -28,14 +28,13 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     if not inventory.can_see("Service", "Pod"):
         return
     for dr in inventory.of_kind("DestinationRule"):
-        spec = dr.spec
-        host = fqdn(str(spec.get("host") or ""), dr.key.namespace)
+        _, host = rule_host(dr.spec, dr.key.namespace)
         services = [
             t
             for t in inventory.hosts(dr).resolve(host, (dr.key.namespace,))
             if t.kind == "Service" and t.selector and inventory.knows(t.host)
         ]
-        for k, subset in enumerate(spec.get("subsets") or []):
+        for k, subset in enumerate(dr.spec.get("subsets") or []):
             if not isinstance(subset, dict):
                 continue
             labels = {str(a): str(b) for a, b in (subset.get("labels") or {}).items()}

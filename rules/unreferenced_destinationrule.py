@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.hosts import fqdn
+from auditor.hosts import rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
 
@@ -26,8 +26,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     if inventory.namespaces or not inventory.can_see("VirtualService", "Service", "ServiceEntry"):
         return
     for dr in inventory.of_kind("DestinationRule"):
-        raw = str(dr.spec.get("host") or "")
-        host = fqdn(raw, dr.key.namespace)
+        raw, host = rule_host(dr.spec, dr.key.namespace)
         if inventory.subsets_routed(host) or inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
             continue
         yield Problem(

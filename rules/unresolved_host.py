@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.hosts import fqdn, lookup_namespaces
+from auditor.hosts import fqdn, lookup_namespaces, rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
 
@@ -62,8 +62,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                     {**evidence, "port": d.port, "service_ports": ports},
                 )
     for dr in inventory.of_kind("DestinationRule"):
-        raw = str(dr.spec.get("host") or "")
-        host = fqdn(raw, dr.key.namespace)
+        raw, host = rule_host(dr.spec, dr.key.namespace)
         if inventory.knows(host) and not inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
             yield Problem(
                 dr,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.hosts import fqdn
+from auditor.hosts import rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
 
@@ -26,10 +26,9 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     if inventory.namespaces or not inventory.can_see("VirtualService"):
         return
     for dr in inventory.of_kind("DestinationRule"):
-        spec = dr.spec
-        host = fqdn(str(spec.get("host") or ""), dr.key.namespace)
+        _, host = rule_host(dr.spec, dr.key.namespace)
         used = inventory.subsets_routed(host)
-        for k, subset in enumerate(spec.get("subsets") or []):
+        for k, subset in enumerate(dr.spec.get("subsets") or []):
             name = subset.get("name") if isinstance(subset, dict) else None
             if name and name not in used:
                 yield Problem(
