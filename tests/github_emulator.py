@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from local_server import LocalServer
+from local_server import JsonHandler, LocalServer
 
 TOKEN = "gh-test-token"
 
@@ -30,18 +30,7 @@ class GitHubEmulator(LocalServer):
         gh = self
         base = f"/repos/{gh.repo}/issues"
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _body(self) -> dict[str, Any]:
                 return json.loads(
                     self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}"

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-from local_server import LocalServer
+from local_server import JsonHandler, LocalServer
 
 ISTIO = "networking.istio.io"
 TOKEN = "emulator-token-not-a-secret"
@@ -125,18 +125,7 @@ class Emulator(LocalServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         emulator = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _status(self, code: int, reason: str, message: str) -> None:
                 self._send(
                     code,
