@@ -124,7 +124,23 @@ def _scan(
 )
 @click.option("--ref", help="Commit, branch or tag to read [default: HEAD].")
 @click.option(
-    "--path", "paths", multiple=True, help="Only manifests under this folder (repeatable)."
+    "--path",
+    "paths",
+    multiple=True,
+    help="Only apps (and plain manifests) under this folder, or defined by Argo CD/Flux "
+    "objects under it (repeatable).",
+)
+@click.option(
+    "--no-cluster",
+    is_flag=True,
+    help="Judge the repo on its own (no kubeconfig, no dump): for pull requests. Rules "
+    "that need the cluster are listed as not run.",
+)
+@click.option(
+    "--base",
+    metavar="REF",
+    help="With --no-cluster: report only findings that --ref adds compared with REF "
+    "(e.g. origin/main).",
 )
 @click.option(
     "--cluster-dump",
@@ -176,6 +192,8 @@ def scan(
     repo: str,
     ref: str | None,
     paths: tuple[str, ...],
+    no_cluster: bool,
+    base: str | None,
     cluster_dump: Path | None,
     kubeconfig: str | None,
     context: str | None,
@@ -198,15 +216,27 @@ def scan(
     """
     if cluster_dump and (context or kubeconfig):
         raise click.UsageError("--cluster-dump cannot be combined with --context/--kubeconfig")
+    if no_cluster and (cluster_dump or context or kubeconfig):
+        raise click.UsageError("--no-cluster reads no cluster: drop --cluster-dump/--context")
+    if base and not no_cluster:
+        raise click.UsageError("--base compares two refs of the repo: use it with --no-cluster")
     live = LiveSource(
         dump=cluster_dump,
         kubeconfig=kubeconfig,
         context=context,
         namespaces=namespaces_option_value(namespaces, all_namespaces),
         cluster_name=cluster_name,
+        no_cluster=no_cluster,
     )
     req = ScanRequest(
-        repo=repo, db=db, live=live, ref=ref, paths=paths, config=config, lock_timeout=lock_timeout
+        repo=repo,
+        db=db,
+        live=live,
+        ref=ref,
+        paths=paths,
+        config=config,
+        lock_timeout=lock_timeout,
+        base=base,
     )
     ctx.exit(_scan(req, fmt, fail_on, metrics_file, last=is_console_script(ctx)))
 
@@ -270,6 +300,45 @@ def rules_command(rule: str | None, fmt: str | None) -> None:
     from reports import table
 
     table.rules(table.Console(), selected, detailed=rule is not None)
+
+
+@cli.command(name="apps")
+@click.option(
+    "--repo", default=".", show_default=True, envvar="MESH_AUDIT_REPO", help="GitOps repo."
+)
+@click.option("--ref", help="Commit, branch or tag to read [default: HEAD].")
+@click.option("--path", "paths", multiple=True, help="Only apps under this folder (repeatable).")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file [default: .mesh-audit.yaml at the repo root, if any].",
+)
+@format_option
+@debug_option
+def apps_command(
+    repo: str, ref: str | None, paths: tuple[str, ...], config: Path | None, fmt: str | None
+) -> None:
+    """Show how mesh-audit reads the repo: each app, how it was found, what it renders.
+
+    Renders (or recalls) every app without reading a cluster or writing the database.
+
+    Example: mesh-audit apps --repo ~/src/gitops --path clusters/prod
+    """
+    from auditor.sources.gitops import read_repo
+
+    with counter() as advance:
+        git = read_repo(repo, ref, paths, lambda n: advance("manifests", n), config=config)
+    if output_format(fmt) == "json":
+        json_report.write(
+            {"commit": git.commit, "apps": list(git.apps), "problems": list(git.problems)},
+            sys.stdout,
+        )
+    else:
+        from reports import table
+
+        table.apps(table.Console(), git)
+    for problem in git.problems if output_format(fmt) == "json" else ():
+        click.echo(f"mesh-audit: warning: {problem}", err=True)
 
 
 @cli.command()

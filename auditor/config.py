@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -22,10 +21,9 @@ from auditor.errors import InputError
 from auditor.model import Severity, Waiver
 from auditor.owners import DEFAULT_OWNER_KEYS
 from auditor.rulespec import Rule
-from auditor.sources.gitops import CONFIG_NAME
 from auditor.waivers import parse_date
 
-_TOP_KEYS = ("owner-keys", "rules", "waivers")
+_TOP_KEYS = ("owner-keys", "rules", "waivers", "apps")
 _RULE_KEYS = ("severity", "enabled")
 _WAIVER_KEYS = ("rule", "namespace", "name", "reason", "expires", "ticket")
 
@@ -172,16 +170,9 @@ def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Conf
     )
 
 
-def load_config(path: Path | None, fallback_text: str | None, catalog: Iterable[Rule]) -> Config:
-    """--config FILE if given, else the repo's `.mesh-audit.yaml` text, else defaults."""
-    if path is not None:
-        try:
-            text: str | None = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read config {path}: {exc.strerror or exc}") from None
-        source: str | None = str(path)
-    else:
-        text, source = fallback_text, CONFIG_NAME if fallback_text is not None else None
+def load_config(text: str | None, source: str | None, catalog: Iterable[Rule]) -> Config:
+    """The config text read with the repo (--config FILE, else its `.mesh-audit.yaml`),
+    else defaults. Its `apps:` were already read with the repo (auditor/sources/apps.py)."""
     if text is None:
         return parse_config({}, catalog, None)
     try:

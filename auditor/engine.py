@@ -8,12 +8,13 @@ runs share this one path.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auditor.config import Config, RuleConfig
 from auditor.inventory import Inventory
 from auditor.model import Finding, ObjectKey, Problem, Resource, SourceRef, Waiver
 from auditor.rule_memo import RuleMemo
+from auditor.rulespec import Needs
 from auditor.waivers import ANNOTATION, matching, parse_annotation
 
 
@@ -21,6 +22,24 @@ from auditor.waivers import ANNOTATION, matching, parse_annotation
 class RunResult:
     findings: list[Finding]
     notes: tuple[str, ...]
+    # The rules that judged this scan (only their findings may resolve), and why the
+    # others could not.
+    judged: tuple[str, ...] = ()
+    not_run: dict[str, str] = field(default_factory=dict)
+
+
+def unmet(needs: Needs, inventory: Inventory) -> str | None:
+    """Why a rule cannot judge this scan; None when it can."""
+    if needs.cluster and inventory.git_only:
+        return "needs the live cluster (--no-cluster scan)"
+    if needs.all_namespaces and inventory.namespaces:
+        return "compares across namespaces: needs an all-namespace scan"
+    unread = sorted(inventory.unread.intersection(needs.kinds))
+    if unread:
+        return f"needs {', '.join(unread)}, which could not be read"
+    if needs.history and not inventory.history:
+        return "needs the Git history, which this clone does not have (shallow)"
+    return None
 
 
 def fingerprint(cluster: str, rule_id: str, problem: Problem) -> str:
@@ -64,8 +83,15 @@ def run(
     today = inventory.now.date()
     waivers = _Waivers(config)
     findings = []
+    judged = []
+    not_run = {}
     for rc in config.enabled:
         rule = rc.rule
+        reason = unmet(rule.needs, inventory)
+        if reason is not None:
+            not_run[rule.id] = reason
+            continue
+        judged.append(rule.id)
         for problem in _problems(inventory, rc, memo):
             resource = problem.resource
             manifest = resource.manifest
@@ -104,4 +130,4 @@ def run(
                     waived=waiver is not None and waiver.active(today),
                 )
             )
-    return RunResult(findings, tuple(dict.fromkeys(waivers.notes)))
+    return RunResult(findings, tuple(dict.fromkeys(waivers.notes)), tuple(judged), not_run)

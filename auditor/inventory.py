@@ -66,11 +66,18 @@ class Inventory:
     # Context objects (Services, Pods, Namespaces) from the live side, by kind.
     context: dict[str, tuple[dict[str, Any], ...]]
     clock: Clock
-    duplicates: tuple[tuple[ObjectKey, str, str], ...] = ()
+    # Objects the repo declares more than once: every declaration, in apply order.
+    duplicates: dict[ObjectKey, tuple[Manifest, ...]] = field(default_factory=dict)
     # Kinds the cluster would not give us: cross-resource rules must not guess about them.
     unread: frozenset[str] = frozenset()
     # The namespaces scanned (-n); empty means all.
     namespaces: tuple[str, ...] = ()
+    # No cluster was read (`scan --no-cluster`): the repo is judged on its own.
+    git_only: bool = False
+    # The repo's history is complete (not a shallow clone): change dates can be told.
+    history: bool = True
+    # Context objects (Services, Namespaces) the repo declares, by kind.
+    git_context: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     timeline: Timeline | None = field(default=None, compare=False)
     # Answers of destination_rules(), shared by the rules that look up the same hosts.
     _rules_for: dict[tuple[str, str, bool], list[Resource]] = field(
@@ -130,8 +137,16 @@ class Inventory:
 
     @cached_property
     def _planned_hosts(self) -> HostIndex:
+        """What would exist once the repo is applied: live Services plus the repo's own,
+        and every ServiceEntry."""
+        live = {(t.namespace, t.name) for t in self._services}
+        declared = [
+            t
+            for t in service_targets(self.git_context.get("Service", ()))
+            if (t.namespace, t.name) not in live
+        ]
         entries = [r.obj for r in self.of_kind("ServiceEntry")]
-        return HostIndex(self._services + entry_targets(entries))
+        return HostIndex(self._services + declared + entry_targets(entries))
 
     def hosts(self, viewer: Resource) -> HostIndex:
         """Services and ServiceEntries as the viewer sees them (see `in_view`)."""
@@ -251,6 +266,7 @@ class Staleness:
 
 
 def _state(live: dict[str, Any] | None, manifest: Manifest | None, unread: bool) -> SyncState:
+    """How the live object stands to its manifest (`unread`: its kind was not read)."""
     if live is None:
         return SyncState.UNKNOWN if unread else SyncState.GIT_ONLY
     if manifest is None:
@@ -271,22 +287,22 @@ def build(
         else:
             context.setdefault(obj["kind"], []).append(obj)
 
-    manifests: dict[ObjectKey, Manifest] = {}
-    duplicates = []
+    declared: dict[ObjectKey, list[Manifest]] = {}
+    git_context: dict[str, list[dict[str, Any]]] = {}
     git_namespaces: dict[str, dict[str, Any]] = {}
     for manifest in git.manifests:
         key = manifest.key
         if key.kind == "Namespace":
             git_namespaces.setdefault(key.name, manifest.obj)
-        if key.kind not in _AUDITED_KINDS or (
-            live.namespaces and key.namespace not in live.namespaces
-        ):
+        if key.kind not in _AUDITED_KINDS:
+            git_context.setdefault(key.kind, []).append(manifest.obj)
             continue
-        first = manifests.setdefault(key, manifest)
-        if first is not manifest:
-            duplicates.append(
-                (key, f"{first.path}:{first.line}", f"{manifest.path}:{manifest.line}")
-            )
+        if live.namespaces and key.namespace not in live.namespaces:
+            continue
+        declared.setdefault(key, []).append(manifest)
+    # The last declaration is the one `kubectl apply -f` (and a controller) leaves behind.
+    manifests = {key: found[-1] for key, found in declared.items()}
+    duplicates = {key: tuple(found) for key, found in declared.items() if len(found) > 1}
 
     namespaces = {
         **git_namespaces,
@@ -299,6 +315,12 @@ def build(
         manifest = manifests.get(key)
         state = _state(obj, manifest, key.kind in live.unread)
         drift = spec_diff(manifest.obj, obj) if obj is not None and manifest is not None else ()
+        if drift and key in duplicates:
+            # Live equal to one of the declarations is not drift: that one was applied.
+            for variant in duplicates[key]:
+                if not spec_diff(variant.obj, obj):  # type: ignore[arg-type]
+                    manifest, drift = variant, ()
+                    break
         if drift:
             state = SyncState.DRIFTED
         owner = resolver.resolve(obj, manifest, key.namespace)
@@ -317,8 +339,11 @@ def build(
         resources=tuple(resources),
         context={kind: tuple(objs) for kind, objs in context.items()},
         clock=Clock(now),
-        duplicates=tuple(duplicates),
+        duplicates=duplicates,
         unread=frozenset(live.unread),
         namespaces=live.namespaces,
+        git_only=live.git_only,
+        history=not git.shallow,
+        git_context={kind: tuple(objs) for kind, objs in git_context.items()},
         timeline=git.timeline,
     )

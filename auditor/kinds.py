@@ -35,6 +35,15 @@ KINDS = (
 )
 BY_NAME = {k.kind: k for k in KINDS}
 AUDITED = tuple(k for k in KINDS if k.audited)
+# Kinds read from the repo to find and render apps (controllers and their inputs).
+CONTROLLER_KINDS = frozenset(
+    {"Application", "ApplicationSet", "Kustomization", "HelmRelease", "GitRepository", "ConfigMap"}
+)
+
+
+def kept(obj: dict[str, Any]) -> bool:
+    """Whether the cache may keep a document: only kinds mesh-audit reads (never a Secret)."""
+    return obj.get("kind") in BY_NAME or obj.get("kind") in CONTROLLER_KINDS
 
 
 def group_of(api_version: str) -> str:

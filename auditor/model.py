@@ -90,13 +90,21 @@ class Change:
 
 @dataclass(frozen=True)
 class Manifest:
-    """One Kubernetes document in the GitOps repo."""
+    """One object the GitOps repo applies: a plain document, or one an app renders.
+
+    `path` and `line` locate the document it came from (for a rendered object, the file
+    kustomize or Helm names as its origin); `source_name` is the object's name in that
+    document (a name prefix may have changed it); `inputs` are the files that shape
+    the rendered object besides its own (kustomizations, patches)."""
 
     key: ObjectKey
     obj: dict[str, Any]
     path: str
     line: int
     commit: Commit | None
+    app: str | None = None
+    source_name: str | None = None
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 The same idea as ruff's and mypy's caches. A rule's problems are a function of the
 inventory and its options only, and the inventory is a function of what the digest
 covers: the live objects (the dump's bytes, or every object's uid and resourceVersion),
-the Git commit and paths, the owner keys, the namespaces scanned, the kinds left unread,
-and the code of mesh-audit itself. The clock is the one input that changes with nothing
-else changing, so a rule that read `inventory.now` during its run is not remembered (rules
-read time only there: tests/test_rule_memo.py checks it).
+the Git side (commit, paths, renderers, declared apps), the owner keys, the namespaces
+scanned, the kinds left unread, and the code of mesh-audit itself. The clock is the one
+input that changes with nothing else changing, so a rule that read `inventory.now`
+during its run is not remembered (rules read time only there: tests/test_rule_memo.py
+checks it).
 """
 
 from __future__ import annotations
@@ -60,7 +61,6 @@ class RuleMemo:
         cls,
         live: LiveSnapshot,
         git: GitSnapshot,
-        paths: Sequence[str],
         owner_keys: Sequence[str],
         resources: Sequence[Resource],
     ) -> RuleMemo | None:
@@ -72,8 +72,8 @@ class RuleMemo:
             live.digest,
             list(live.namespaces),
             sorted(live.unread),
-            git.commit,
-            list(paths),
+            git.digest,
+            git.shallow,
             list(owner_keys),
         ]
         digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()

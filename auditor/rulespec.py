@@ -1,9 +1,10 @@
 """What a rule module provides, read once into a Rule.
 
-A rule module (see `rules/`) defines ID, NAME, SEVERITY, OPTIONS (defaults) and
-`check(inventory, options)` yielding Problems; its docstring is its documentation:
-first line the summary, then rationale and fix. A check reads nothing but its arguments
-(time only as `inventory.now`), so its results can be remembered between scans.
+A rule module (see `rules/`) defines ID, NAME, SEVERITY, OPTIONS (defaults), NEEDS
+(what it must have read to judge) and `check(inventory, options)` yielding Problems;
+its docstring is its documentation: first line the summary, then rationale and fix. A
+check reads nothing but its arguments (time only as `inventory.now`), so its results
+can be remembered between scans.
 """
 
 from __future__ import annotations
@@ -20,6 +21,21 @@ Check = Callable[[Any, Mapping[str, Any]], Iterator[Problem]]
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What a rule must have read to judge. A rule whose needs a scan does not meet does
+    not run, and its earlier findings are neither confirmed nor resolved."""
+
+    # Kinds it reads: one the cluster would not list means it cannot judge.
+    kinds: tuple[str, ...] = ()
+    # The live cluster (not a `--no-cluster` scan).
+    cluster: bool = False
+    # Every namespace: it compares across namespaces, so a `-n` scan cannot judge it.
+    all_namespaces: bool = False
+    # The Git history of the manifests (dates of changes): not in a shallow clone.
+    history: bool = False
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     name: str
@@ -27,6 +43,7 @@ class Rule:
     options: Mapping[str, Any]
     doc: str
     check: Check
+    needs: Needs = Needs()
 
     @property
     def summary(self) -> str:
@@ -47,4 +64,5 @@ class Rule:
             options=MappingProxyType(dict(getattr(module, "OPTIONS", {}))),
             doc=inspect.cleandoc(module.__doc__ or ""),
             check=module.check,
+            needs=getattr(module, "NEEDS", Needs()),
         )

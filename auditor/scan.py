@@ -16,12 +16,13 @@ from typing import Any
 from auditor import clock, engine, store, version
 from auditor.config import load_config
 from auditor.inventory import Inventory, build
+from auditor.model import Finding
 from auditor.progress import Advance
 from auditor.rule_memo import RuleMemo
 from auditor.rulespec import Rule
-from auditor.sources import LiveSnapshot
+from auditor.sources import LiveSnapshot, no_cluster
 from auditor.sources.dump import read_dump
-from auditor.sources.gitops import read_repo
+from auditor.sources.gitops import GitSnapshot, read_repo
 from auditor.yamldocs import ParseError
 
 _MAX_REASONS = 20
@@ -36,6 +37,8 @@ class LiveSource:
     context: str | None = None
     namespaces: tuple[str, ...] = ()
     cluster_name: str | None = None
+    # Judge the repo on its own (`scan --no-cluster`): no kubeconfig, no dump.
+    no_cluster: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class ScanRequest:
     paths: tuple[str, ...] = ()
     config: Path | None = None
     lock_timeout: float = 30.0
+    # Report only findings that `ref` adds compared with this ref (a pull request check).
+    base: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class ScanOutcome:
 
 
 def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
+    if src.no_cluster:
+        return no_cluster(src.cluster_name, src.namespaces)
     if src.dump is not None:
         return read_dump(src.dump, src.cluster_name, src.namespaces)
     from auditor.sources.cluster import connect, read_cluster
@@ -68,8 +75,10 @@ def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
         return read_cluster(api, context, src.cluster_name, src.namespaces, on_page=advance)
 
 
-def _partial_reasons(live: LiveSnapshot, errors: Sequence[ParseError]) -> tuple[str, ...]:
+def _partial_reasons(live: LiveSnapshot, git: GitSnapshot) -> tuple[str, ...]:
+    errors = git.errors
     reasons = [f"{kind}: {why}" for kind, why in live.unread.items()]
+    reasons += list(git.problems)
     reasons += [str(e) for e in errors[:_MAX_REASONS]]
     if len(errors) > _MAX_REASONS:
         reasons.append(f"... and {len(errors) - _MAX_REASONS} more unparsable documents")
@@ -100,20 +109,25 @@ def run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sca
 def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> ScanOutcome:
     started = clock.stamp()
     store.check_readable(req.db)
-    git = read_repo(req.repo, req.ref, req.paths, on_file=lambda n: advance("manifests", n))
-    config = load_config(req.config, git.config_text, catalog)
+    git = read_repo(
+        req.repo,
+        req.ref,
+        req.paths,
+        on_file=lambda n: advance("manifests", n),
+        config=req.config,
+    )
+    config = load_config(git.config_text, git.config_source, catalog)
     live = read_live(req.live, advance)
-    inventory = build(live, git, config.owner_keys, clock.now())
-    memo = RuleMemo.for_scan(live, git, req.paths, config.owner_keys, inventory.resources)
+    now = clock.now()
+    inventory = build(live, git, config.owner_keys, now)
+    memo = RuleMemo.for_scan(live, git, config.owner_keys, inventory.resources)
     result = engine.run(inventory, config, live.cluster, memo)
     if git.timeline is not None:
         git.timeline.save()
     if memo is not None:
         memo.save()
-    dup_notes = tuple(
-        f"{key} is declared twice: {first} and {second} (the first is used)"
-        for key, first, second in inventory.duplicates
-    )
+    added = _added(req, config, live, now, result.findings) if req.base else None
+    not_run = tuple(f"{rule} not run: {why}" for rule, why in result.not_run.items())
     record = store.ScanRecord(
         started_at=started,
         finished_at=clock.stamp(),
@@ -125,10 +139,28 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         ref=git.ref,
         commit=git.commit,
         tool_version=version(),
-        partial_reasons=_partial_reasons(live, git.errors),
-        notes=live.notes + git.notes + dup_notes + result.notes,
-        rules=tuple(rc.rule.id for rc in config.enabled),
+        partial_reasons=_partial_reasons(live, git),
+        notes=live.notes + git.notes + not_run + result.notes,
+        rules=result.judged,
         resources=len(inventory.resources),
+        apps=git.apps,
     )
     scan_row, rows = store.record(req.db, record, result.findings, req.lock_timeout)
+    if added is not None:
+        rows = [r for r in rows if r["fingerprint"] in added]
     return ScanOutcome(scan_row, rows, git.errors, inventory)
+
+
+def _added(
+    req: ScanRequest, config: Any, live: LiveSnapshot, now: Any, findings: Sequence[Finding]
+) -> set[str]:
+    """Fingerprints of the findings that the scanned ref adds compared with `req.base`:
+    the base ref is read and judged the same way, and its findings subtracted."""
+    base = read_repo(req.repo, req.base, req.paths, config=req.config)
+    known = {
+        f.fingerprint
+        for f in engine.run(
+            build(live, base, config.owner_keys, now), config, live.cluster
+        ).findings
+    }
+    return {f.fingerprint for f in findings if f.fingerprint not in known}

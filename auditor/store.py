@@ -132,6 +132,12 @@ def m003_lifecycle(db: Database) -> None:
     )
 
 
+@migrations()
+def m006_apps(db: Database) -> None:
+    """Each scan keeps the apps it rendered or read (path, type, status, object count)."""
+    db["scans"].add_column("apps", str)
+
+
 @dataclass(frozen=True)
 class ScanRecord:
     """What the store keeps about one scan (counts are filled in by `record`)."""
@@ -150,6 +156,7 @@ class ScanRecord:
     notes: tuple[str, ...]
     rules: tuple[str, ...]
     resources: int
+    apps: tuple[dict[str, Any], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -265,6 +272,7 @@ def _record(
         "notes": json.dumps(list(scan.notes)),
         "rules": json.dumps(list(scan.rules)),
         "resources": scan.resources,
+        "apps": json.dumps([{k: v for k, v in a.items() if k != "inputs"} for a in scan.apps]),
     }
     scan_id = db["scans"].insert(scan_row).last_pk
     known = {

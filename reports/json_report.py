@@ -39,8 +39,8 @@ def finding(row: dict[str, Any], with_resolved: bool = False) -> dict[str, Any]:
 
 def scan(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
-    for key in ("namespaces", "partial_reasons", "notes", "rules"):
-        out[key] = json.loads(out[key])
+    for key in ("namespaces", "partial_reasons", "notes", "rules", "apps"):
+        out[key] = json.loads(out.get(key) or "[]")
     out["complete"] = bool(out["complete"])
     return out
 

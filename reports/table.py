@@ -65,6 +65,30 @@ def scan_summary(console: Console, scan: dict[str, Any]) -> None:
         console.print(f"[dim]  note: {note}[/]")
 
 
+def apps(console: Console, git: Any) -> None:
+    """How the repo is read: one row per app, then what could not be rendered."""
+    out = Table(title=f"apps at {git.commit[:12]}", title_justify="left")
+    for column in ("PATH", "TYPE", "FOUND BY", "NAMESPACE", "OBJECTS", "STATUS"):
+        out.add_column(column, overflow="fold")
+    for app in git.apps:
+        status = app["status"] + (f": {app['reason']}" if app["reason"] else "")
+        style = "red" if app["status"] in ("failed", "not rendered") else ""
+        out.add_row(
+            app["path"],
+            app["type"],
+            app["found_by"],
+            app["namespace"] or "",
+            str(app["objects"]),
+            f"[{style}]{status}[/]" if style else status,
+        )
+    console.print(out)
+    plain = sum(1 for m in git.manifests if m.app is None)
+    if plain:
+        console.print(f"plus {plain} object(s) from plain YAML files outside every app")
+    for note in git.notes:
+        console.print(f"[dim]  note: {note}[/]", markup=True)
+
+
 def rules(console: Console, catalog: Sequence[Any], detailed: bool) -> None:
     """The rule catalog; with `detailed`, each rule's full documentation and options."""
     if detailed:

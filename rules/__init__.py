@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.rulespec import Rule
 from rules import (
     duplicate_host,
+    duplicate_manifest,
     empty_subset,
     excessive_retries,
     expired,
@@ -30,6 +31,7 @@ _MODULES = (
     unmanaged,
     not_applied,
     spec_drift,
+    duplicate_manifest,
     ownerless,
     expired,
     unresolved_host,

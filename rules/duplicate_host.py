@@ -21,10 +21,12 @@ from auditor.hosts import export_to, fqdn, host_matches, rule_host
 from auditor.inventory import Inventory
 from auditor.model import ObjectKey, Problem, Resource
 from auditor.routes import mesh_bound
+from auditor.rulespec import Needs
 
 ID = "MA309"
 NAME = "duplicate-host"
 SEVERITY = "medium"
+NEEDS = Needs(all_namespaces=True)
 
 
 def _scope(r: Resource) -> set[str] | None:

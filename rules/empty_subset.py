@@ -18,10 +18,12 @@ from typing import Any
 from auditor.hosts import rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.rulespec import Needs
 
 ID = "MA305"
 NAME = "empty-subset"
 SEVERITY = "medium"
+NEEDS = Needs(kinds=("Service", "Pod"), cluster=True)
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

@@ -21,10 +21,12 @@ from typing import Any
 from auditor.inventory import Inventory
 from auditor.model import Problem
 from auditor.routes import http_routes
+from auditor.rulespec import Needs
 
 ID = "MA307"
 NAME = "lingering-experiment"
 SEVERITY = "medium"
+NEEDS = Needs(history=True)
 _WORD_SPLIT = re.compile(r"[-._]")
 OPTIONS = {
     "max-age-days": 30,

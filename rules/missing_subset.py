@@ -19,10 +19,12 @@ from typing import Any
 from auditor.hosts import fqdn
 from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.rulespec import Needs
 
 ID = "MA303"
 NAME = "missing-subset"
 SEVERITY = "high"
+NEEDS = Needs(kinds=("DestinationRule",))
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

@@ -22,10 +22,12 @@ from auditor.hosts import fqdn
 from auditor.inventory import Inventory
 from auditor.model import Problem
 from auditor.retries import effective_policy, retry_cap, upstream_conditions
+from auditor.rulespec import Needs
 
 ID = "MA403"
 NAME = "no-retry-budget"
 SEVERITY = "medium"
+NEEDS = Needs(kinds=("DestinationRule",))
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

@@ -15,10 +15,12 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.rulespec import Needs
 
 ID = "MA103"
 NAME = "spec-drift"
 SEVERITY = "high"
+NEEDS = Needs(cluster=True)
 OPTIONS = {"max-differences": 50}
 
 
@@ -27,16 +29,23 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     for resource in inventory.resources:
         if not resource.drift:
             continue
+        evidence: dict[str, Any] = {
+            "differences": [
+                {"path": d.path, "git": d.git, "live": d.live} for d in resource.drift[:limit]
+            ],
+            "total": len(resource.drift),
+        }
+        declared = inventory.duplicates.get(resource.key)
+        if declared and resource.manifest is not None:
+            evidence["compared_with"] = (
+                f"{resource.manifest.path}:{resource.manifest.line}, the last of "
+                f"{len(declared)} declarations (the one `kubectl apply -f` leaves)"
+            )
         paths = ", ".join(d.path for d in resource.drift[:3])
         more = f" and {len(resource.drift) - 3} more" if len(resource.drift) > 3 else ""
         yield Problem(
             resource,
             f"{resource.key} live spec differs from the repo at {paths}{more}",
             locator="spec",
-            evidence={
-                "differences": [
-                    {"path": d.path, "git": d.git, "live": d.live} for d in resource.drift[:limit]
-                ],
-                "total": len(resource.drift),
-            },
+            evidence=evidence,
         )

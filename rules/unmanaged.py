@@ -13,10 +13,12 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem, SyncState
+from auditor.rulespec import Needs
 
 ID = "MA101"
 NAME = "unmanaged"
 SEVERITY = "medium"
+NEEDS = Needs(cluster=True)
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

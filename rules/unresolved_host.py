@@ -21,10 +21,12 @@ from typing import Any
 from auditor.hosts import fqdn, lookup_namespaces, rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.rulespec import Needs
 
 ID = "MA302"
 NAME = "unresolved-host"
 SEVERITY = "high"
+NEEDS = Needs(kinds=("Service", "ServiceEntry"))
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

@@ -16,10 +16,12 @@ from typing import Any
 from auditor.hosts import rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.rulespec import Needs
 
 ID = "MA304"
 NAME = "unused-subset"
 SEVERITY = "low"
+NEEDS = Needs(kinds=("VirtualService",), all_namespaces=True)
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

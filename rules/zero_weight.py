@@ -20,10 +20,12 @@ from typing import Any
 from auditor.inventory import Inventory
 from auditor.model import Problem
 from auditor.routes import PROTOCOLS
+from auditor.rulespec import Needs
 
 ID = "MA306"
 NAME = "zero-weight"
 SEVERITY = "low"
+NEEDS = Needs(history=True)
 OPTIONS = {"min-age-days": 14, "mass-commit-files": 50}
 
 

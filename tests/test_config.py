@@ -40,7 +40,7 @@ def test_settings_by_id_or_name() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"owners": []}, "x.yaml: unknown key 'owners' (allowed: owner-keys, rules, waivers)"),
+        ({"owners": []}, "x.yaml: unknown key 'owners' (allowed: owner-keys, rules, waivers, apps)"),
         ({"rules": {"MA999": {}}}, "x.yaml.rules: unknown rule 'MA999'"),
         (
             {"rules": {"MA103": {"severity": "urgent"}}},
@@ -71,7 +71,7 @@ def test_malformed_config_file_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("rules:\n  MA101: {enabled: false\n")
     with pytest.raises(InputError) as info:
-        load_config(path, None, CATALOG)
+        load_config(path.read_text(), str(path), CATALOG)
     assert str(info.value).startswith(f"{path}:3: invalid YAML")
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from auditor.errors import InputError
 from auditor.sources.gitops import read_repo
 from conftest import GitRepo, manifest
 
@@ -98,7 +101,8 @@ def test_paths_limit_the_manifests_read(make_repo) -> None:
         }
     )
     assert set(_by_name(read_repo(str(repo.path), None, ("a",)))) == {"x"}
-    assert "no manifests under nothing" in read_repo(str(repo.path), None, ("nothing",)).notes[0]
+    with pytest.raises(InputError, match="--path nothing matches no app or manifest"):
+        read_repo(str(repo.path), None, ("nothing",))
 
 
 def test_cache_makes_the_repeat_read_identical(make_repo, tmp_path: Path) -> None:
@@ -108,14 +112,14 @@ def test_cache_makes_the_repeat_read_identical(make_repo, tmp_path: Path) -> Non
     )
     first = read_repo(str(repo.path), None, ())
     cache_files = sorted(p.name for p in (tmp_path / "cache").rglob("*.json"))
-    assert cache_files == ["blobs.json", "history.json", "snapshot.json"]
+    assert cache_files == ["blobs.json", "history.json", "snapshot.json", "tools.json"]
     second = read_repo(str(repo.path), None, ())
     assert first.manifests == second.manifests
     assert first.timeline.revisions("a.yaml") == second.timeline.revisions("a.yaml")
     # A new commit, another --path: the cached snapshot is not reused.
     repo.commit({"a.yaml": manifest("VirtualService", "y", VS)})
     assert set(_by_name(read_repo(str(repo.path), None, ()))) == {"y"}
-    assert set(_by_name(read_repo(str(repo.path), None, ("nowhere",)))) == set()
+    assert set(_by_name(read_repo(str(repo.path), None, ("a.yaml",)))) == {"y"}
 
 
 def test_clone_url_is_cloned_then_fetched(make_repo) -> None:

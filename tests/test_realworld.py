@@ -31,9 +31,11 @@ def _bookinfo_repo(root: Path) -> GitRepo:
     dest.mkdir(parents=True)
     for src in BOOKINFO.glob("*.yaml"):
         shutil.copy(src, dest / src.name)
-    (dest / "kustomization.yaml").write_text(
-        "namespace: bookinfo\nresources:\n"
-        + "".join(f"  - {p.name}\n" for p in sorted(BOOKINFO.glob("*.yaml")))
+    # Argo CD applies the folder as a directory app into namespace bookinfo.
+    (repo.path / "argocd.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: bookinfo}\n"
+        "spec:\n  source: {repoURL: https://github.com/istio/istio.git, path: bookinfo}\n"
+        "  destination: {namespace: bookinfo}\n"
     )
     repo.git("add", ".")
     repo.git(
@@ -77,7 +79,9 @@ def test_bookinfo_scan_against_kiali_live_objects(tmp_path: Path) -> None:
     # samples declare the same name (e.g. VirtualService reviews in 8 files): one finding each.
     not_applied = {name for rule, _, name in found if rule == "MA102"}
     assert "bookinfo/reviews" in not_applied and "bookinfo/productpage" in not_applied
-    assert any("declared twice" in n for n in doc["scan"]["notes"])
+    # Argo CD would refuse to sync this folder: the samples are alternatives, not one app.
+    assert ("MA104", "VirtualService", "bookinfo/reviews") in found
+    assert doc["scan"]["apps"][0]["found_by"] == "Argo CD Application bookinfo (argocd.yaml)"
     # No owner anywhere: every resource is ownerless, with the mass commit's author as the lead.
     ownerless = [f for f in doc["findings"] if f["rule"] == "MA201"]
     assert ownerless and all("John Howard" in f["evidence"]["leads"][0] for f in ownerless)

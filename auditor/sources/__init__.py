@@ -24,6 +24,20 @@ class LiveSnapshot:
     # when that cannot be told cheaply. Lets a repeat scan reuse rule results.
     digest: str | None = None
 
+    @property
+    def git_only(self) -> bool:
+        """No cluster was read: `scan --no-cluster` judges the repo on its own."""
+        return self.origin == GIT_ONLY
+
+
+GIT_ONLY = "git"
+
+
+def no_cluster(cluster: str | None, namespaces: tuple[str, ...]) -> LiveSnapshot:
+    """The live side of a Git-only scan: nothing, and nothing unread."""
+    name = f"git:{cluster}" if cluster else GIT_ONLY
+    return LiveSnapshot(cluster=name, origin=GIT_ONLY, objects=(), namespaces=namespaces, digest="")
+
 
 def in_scope(obj: dict[str, Any], namespaces: tuple[str, ...]) -> bool:
     """True when no namespace filter is set or the object falls inside it."""

@@ -8,22 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from auditor import cache
-from auditor.kinds import is_k8s_object
+from auditor.kinds import is_k8s_object, kept
+from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.yamldocs import parse
 
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Below this many unparsed files, starting worker processes costs more than it saves.
 _PARALLEL_MIN = 400
 OnFile = Callable[[int], None]
 
 
 def parse_blob(text: str, path: str) -> dict[str, Any]:
-    """A blob's cache entry: its Kubernetes documents, parse errors, template flag."""
+    """A blob's cache entry: the documents of kinds mesh-audit reads (a kustomization's
+    whole), parse errors, template flag. Other kinds, Secrets first, are never kept."""
     docs, errors = parse(text, path)
     template = bool(errors) and "{{" in text
     return {
         "docs": [
-            [d.line, d.data] for d in docs if is_k8s_object(d.data) or path.endswith(KUSTOMIZATIONS)
+            [d.line, d.data]
+            for d in docs
+            if path.endswith(KUSTOMIZATIONS) or (is_k8s_object(d.data) and kept(d.data))
         ],
         "errors": [] if template else [[e.line, e.problem] for e in errors],
         "template": template,

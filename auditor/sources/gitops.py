@@ -1,26 +1,34 @@
 """Read the GitOps repo at one commit, through GitPython.
 
-Manifests are read from the commit (what GitOps applies), not the work tree.
-Parsed documents are cached by blob id, the history pass and the resulting snapshot by
-commit id, so a repeat scan of an unchanged commit reads one cache file.
+Manifests are read from the commit (what GitOps applies), not the work tree: apps are
+found and rendered (see apps.py, applied.py), the rest read as plain files. Parsed
+documents are cached by blob id, renders by what they read, the history pass and the
+resulting snapshot by commit id, so a repeat scan of an unchanged commit reads one
+cache file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from codeowners import CodeOwners
 
 from auditor import cache
 from auditor.errors import InputError, SourceError
 from auditor.kinds import is_k8s_object, key_of, known_kind
 from auditor.model import Commit, Manifest, ObjectKey
-from auditor.sources.blobs import KUSTOMIZATIONS, OnFile, read_blobs
-from auditor.sources.history import MANIFEST_SUFFIXES, Timeline, read_history
+from auditor.sources.applied import READ_SUFFIXES, build_apps, tools_signature
+from auditor.sources.apps import App, RepoTree, config_apps, discover
+from auditor.sources.blobs import OnFile, read_blobs
+from auditor.sources.history import Timeline, read_history
+from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.yamldocs import ParseError
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
@@ -40,8 +48,17 @@ class GitSnapshot:
     # Manifest path -> its owners in the repo's CODEOWNERS (last matching pattern wins).
     codeowners: dict[str, tuple[str, ...]] = field(default_factory=dict)
     config_text: str | None = None
+    config_source: str | None = None
     timeline: Timeline | None = None
     notes: tuple[str, ...] = ()
+    # Each app: path, type, how it was found, object count, status and reason.
+    apps: tuple[dict[str, Any], ...] = ()
+    # Apps that could not be rendered: the scan is partial.
+    problems: tuple[str, ...] = ()
+    # Identifies what was read: commit, paths, renderers, declared apps.
+    digest: str = ""
+    # A shallow or grafted clone: the history stops early, so change dates are unknown.
+    shallow: bool = False
 
 
 def redact(url: str) -> str:
@@ -78,75 +95,90 @@ def _mirror(url: str) -> Any:
         raise SourceError(f"cannot fetch {redact(url)}: {redact(detail[-1])}") from None
 
 
-def _ls_tree(repo: Any, sha: str, paths: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(blob id, path) of each manifest-looking file at the commit."""
-    out = repo.git.ls_tree("-r", "-z", "--full-tree", sha, "--", *paths)
-    files = []
+def _ls_tree(repo: Any, sha: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Every regular file (path -> blob id) and folder (path -> tree id) of the commit.
+
+    Symlinks and submodules are left out: rendering never follows a link out of the repo."""
+    out = repo.git.ls_tree("-r", "-t", "-z", "--full-tree", sha)
+    files: dict[str, str] = {}
+    folders: dict[str, str] = {"": repo.commit(sha).tree.hexsha}
     for entry in out.split("\0"):
         if not entry:
             continue
         meta, _, path = entry.partition("\t")
-        _, kind, blob = meta.split()
-        if kind == "blob" and path.endswith(MANIFEST_SUFFIXES + KUSTOMIZATIONS):
-            files.append((blob, path))
-    return files
+        mode, kind, oid = meta.split()
+        if kind == "tree":
+            folders[path] = oid
+        elif kind == "blob" and mode != "120000":
+            files[path] = oid
+    return files, folders
 
 
-def _kustomize_namespaces(kustomizations: dict[str, dict[str, Any]], path: str) -> str | None:
-    """The namespace kustomize would give the file: the outermost listing kustomization wins."""
-    if not kustomizations:
-        return None
-    namespace = None
-    target = path
-    folder = posixpath.dirname(path)
-    while True:
-        kust = kustomizations.get(folder)
-        if kust is not None:
-            entries = [*(kust.get("resources") or []), *(kust.get("bases") or [])]
-            listed = {posixpath.normpath(posixpath.join(folder, str(e))) for e in entries}
-            if target not in listed:
-                break
-            namespace = kust.get("namespace") or namespace
-            target = folder
-        if not folder:
-            break
-        folder = posixpath.dirname(folder)
-    return namespace
+def _remotes(repo: Any, spec: str) -> tuple[str, ...]:
+    """URLs the repo is known by, to tell which Applications point at it."""
+    if _URL.match(spec):
+        return (spec,)
+    try:
+        return tuple(url for remote in repo.remotes for url in remote.urls)
+    except Exception:  # a broken remote section must not stop the scan
+        return ()
 
 
 def _build(
-    repo: Any, commit: Any, rel_paths: tuple[str, ...], slot: Path, on_file: OnFile | None
+    repo: Any,
+    commit: Any,
+    rel_paths: tuple[str, ...],
+    slot: Path,
+    on_file: OnFile | None,
+    remotes: tuple[str, ...],
+    declared: tuple[App, ...],
 ) -> dict[str, Any]:
     """Everything the scan needs from one commit, as JSON: cached whole, per commit."""
-    files = _ls_tree(repo, commit.hexsha, rel_paths)
-    blobs = read_blobs(repo, files, slot, on_file)
+    files, folders = _ls_tree(repo, commit.hexsha)
+    yaml_files = [(blob, path) for path, blob in files.items() if path.endswith(READ_SUFFIXES)]
+    blobs = read_blobs(repo, yaml_files, slot, on_file)
+    tree = RepoTree(
+        files=files,
+        folders=folders,
+        docs={path: blobs[blob]["docs"] for blob, path in yaml_files},
+        kustomizations={
+            posixpath.dirname(path): blobs[blob]["docs"][0][1]
+            for blob, path in yaml_files
+            if path.endswith(KUSTOMIZATIONS)
+            and blobs[blob]["docs"]
+            and isinstance(blobs[blob]["docs"][0][1], dict)
+        },
+    )
+    found = discover(tree, remotes, declared)
+    built = build_apps(repo, tree, found, rel_paths, slot)
     history = read_history(repo, commit.hexsha, slot)
-    kustomizations = {
-        posixpath.dirname(path): blobs[blob]["docs"][0][1]
-        for blob, path in files
-        if path.endswith(KUSTOMIZATIONS)
-        and blobs[blob]["docs"]
-        and isinstance(blobs[blob]["docs"][0][1], dict)
-    }
     docs: list[list[Any]] = []
     commits: dict[str, list[Any]] = {}
     errors: list[list[Any]] = []
     templates = 0
-    for blob, path in files:
-        entry = blobs[blob]
-        templates += entry["template"]
-        errors.extend([path, line, problem] for line, problem in entry["errors"])
+
+    def last_commit(path: str) -> str | None:
         revisions = history.get(path)
         last = revisions[0].commit if revisions else None
-        if last is not None:
-            commits[last.sha] = list(last.__dict__.values())
-        namespace = None
+        if last is None:
+            return None
+        commits[last.sha] = list(last.__dict__.values())
+        return last.sha
+
+    for n, obj in enumerate(built.objects):
+        docs.append(
+            [obj.path, obj.line, obj.key, last_commit(obj.path), obj.data, obj.app, obj.source_name]
+        )
+        if on_file and n % 1000 == 999:
+            on_file(0)
+    for path, app, namespace in built.files:
+        entry = blobs[files[path]]
+        templates += entry["template"]
+        errors.extend([path, line, problem] for line, problem in entry["errors"])
+        sha = last_commit(path)
         for line, data in entry["docs"]:
-            if not is_k8s_object(data) or known_kind(data) is None:
-                continue
-            if namespace is None:
-                namespace = _kustomize_namespaces(kustomizations, path) or "default"
-            docs.append([path, line, key_of(data, namespace), last.sha if last else None, data])
+            if is_k8s_object(data) and known_kind(data) is not None:
+                docs.append([path, line, key_of(data, namespace), sha, data, app, None])
     codeowners_text = _tree_text(commit, CODEOWNERS_PATHS)
     rules = CodeOwners(codeowners_text) if codeowners_text else None
     owners = {}
@@ -157,19 +189,30 @@ def _build(
     return {
         "commit": commit.hexsha,
         "paths": list(rel_paths),
-        "files": len(files),
+        "files": len(built.files),
+        "selected": built.selected,
         "docs": docs,
         "commits": commits,
         "errors": errors,
         "templates": templates,
         "codeowners": owners,
-        "config": _tree_text(commit, (CONFIG_NAME,)),
+        "apps": built.apps,
+        "problems": built.problems,
+        "notes": found.notes,
     }
 
 
 def read_repo(
-    spec: str, ref: str | None, paths: tuple[str, ...], on_file: OnFile | None = None
+    spec: str,
+    ref: str | None,
+    paths: tuple[str, ...],
+    on_file: OnFile | None = None,
+    config: Path | None = None,
 ) -> GitSnapshot:
+    """The objects the repo applies at one commit: apps rendered, plain files read.
+
+    `config` is a `--config` file that replaces the repo's `.mesh-audit.yaml` (its
+    `apps:` decide how the repo is read)."""
     import git
 
     repo = _open(spec)
@@ -189,30 +232,47 @@ def read_repo(
     root = Path(repo.common_dir).resolve()
     slot = cache.slot("repo", str(root))
     rel_paths = tuple(p.strip("/") for p in paths if p.strip("/") not in ("", "."))
+    config_text, config_source = _config(commit, config)
+    declared = tuple(
+        config_apps(_apps_section(config_text, config_source), f"{config_source}.apps")
+    )
+    remotes = _remotes(repo, spec)
+    tools = tools_signature()
+    ident = [commit.hexsha, list(rel_paths), tools, [a.options() for a in declared], list(remotes)]
     snap = cache.load(slot / _SNAPSHOT)
-    if not (
-        isinstance(snap, dict)
-        and snap.get("commit") == commit.hexsha
-        and snap.get("paths") == list(rel_paths)
-    ):
+    if not (isinstance(snap, dict) and snap.get("ident") == ident):
         try:
-            snap = _build(repo, commit, rel_paths, slot, on_file)
+            snap = _build(repo, commit, rel_paths, slot, on_file, remotes, declared)
         except git.GitCommandError as exc:
             detail = (exc.stderr or "").strip()
             raise SourceError(f"git failed in {redact(spec)}: {detail}") from None
+        snap["ident"] = ident
         cache.save(slot / _SNAPSHOT, snap)
     if status is not None and _dirty(status, spec):
         notes.append(
             f"uncommitted changes are ignored: scanning committed HEAD {commit.hexsha[:12]}"
         )
-    if rel_paths and not snap["files"]:
-        notes.append(f"no manifests under {', '.join(rel_paths)} at {commit.hexsha[:12]}")
+    missing = [p for p in rel_paths if p not in snap["selected"]]
+    if missing:
+        raise InputError(
+            f"--path {missing[0]} matches no app or manifest at {commit.hexsha[:12]} "
+            "(see `mesh-audit apps`)"
+        )
+    shallow = _shallow(repo)
+    if shallow:
+        notes.append(
+            "shallow clone: the Git history is incomplete, so age-based rules (MA306, MA307) "
+            "do not run; fetch the full history (git fetch --unshallow) to judge them"
+        )
     if snap["templates"]:
         notes.append(f"{snap['templates']} templated file(s) skipped (contain `{{{{`)")
     commits = {sha: Commit(*c) for sha, c in snap["commits"].items()}
+    inputs = {a["path"]: tuple(a.get("inputs", ())) for a in snap["apps"]}
     manifests = tuple(
-        Manifest(ObjectKey(*key), data, path, line, commits.get(sha))
-        for path, line, key, sha, data in snap["docs"]
+        Manifest(
+            ObjectKey(*key), data, path, line, commits.get(sha), app, name, inputs.get(app, ())
+        )
+        for path, line, key, sha, data, app, name in snap["docs"]
     )
     return GitSnapshot(
         repo=redact(spec),
@@ -221,10 +281,43 @@ def read_repo(
         manifests=manifests,
         errors=tuple(ParseError(*e) for e in snap["errors"]),
         codeowners={path: tuple(names) for path, names in snap["codeowners"].items()},
-        config_text=snap["config"],
+        config_text=config_text,
+        config_source=config_source,
         timeline=Timeline(repo, commit.hexsha, slot),
-        notes=tuple(notes),
+        notes=tuple(notes + snap["notes"]),
+        apps=tuple(snap["apps"]),
+        problems=tuple(snap["problems"]),
+        digest=hashlib.sha256(json.dumps(ident).encode()).hexdigest(),
+        shallow=shallow,
     )
+
+
+def _shallow(repo: Any) -> bool:
+    """A shallow clone, or one with grafts: its oldest commits are not the real first ones."""
+    git_dir = Path(repo.common_dir)
+    return (git_dir / "shallow").exists() or (git_dir / "info" / "grafts").exists()
+
+
+def _config(commit: Any, path: Path | None) -> tuple[str | None, str | None]:
+    """The config text and where it came from: --config FILE, else the repo's file."""
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            raise InputError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    text = _tree_text(commit, (CONFIG_NAME,))
+    return text, CONFIG_NAME if text is not None else None
+
+
+def _apps_section(text: str | None, source: str | None) -> Any:
+    """The raw `apps:` of the config (validated fully later, with the rest of it)."""
+    if text is None:
+        return None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None  # load_config reports it, with its line
+    return data.get("apps") if isinstance(data, dict) else None
 
 
 def _dirty(status: Any, spec: str) -> bool:

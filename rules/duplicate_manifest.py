@@ -1,0 +1,44 @@
+"""An object the repo declares more than once.
+
+Two declarations of one object (same API group, kind, namespace and name) that one app,
+or two apps, would apply: after rendering, so a base used by two overlays in two
+namespaces is not a duplicate, while two files (or two apps) that both yield
+`VirtualService shop/cart` are. Spec drift for such an object is compared with the
+declaration applied last (the order `kubectl apply -f` uses), and a live object equal to
+any of the declarations is in sync.
+
+Rationale: Argo CD refuses to sync an app where a resource appears twice, and two apps
+that apply one object fight over it: it flaps between their versions on every sync.
+
+Fix: keep one declaration; delete the others, or give them different names or namespaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.inventory import Inventory
+from auditor.model import Problem
+
+ID = "MA104"
+NAME = "duplicate-manifest"
+SEVERITY = "high"
+
+
+def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
+    for r in inventory.resources:
+        found = inventory.duplicates.get(r.key)
+        if not found or r.manifest is None:
+            continue
+        where = [f"{m.path}:{m.line}" + (f" (app {m.app})" if m.app else "") for m in found]
+        apps = sorted({m.app or "(plain files)" for m in found})
+        yield Problem(
+            r,
+            f"{r.key} is declared {len(found)} times: {'; '.join(where)}",
+            evidence={
+                "declarations": [{"path": m.path, "line": m.line, "app": m.app} for m in found],
+                "apps": apps,
+                "compared_with": f"{r.manifest.path}:{r.manifest.line}",
+            },
+        )
