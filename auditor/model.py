@@ -95,7 +95,8 @@ class Manifest:
     `path` and `line` locate the document it came from (for a rendered object, the file
     kustomize or Helm names as its origin); `source_name` is the object's name in that
     document (a name prefix may have changed it); `inputs` are the files that shape
-    the rendered object besides its own (kustomizations, patches)."""
+    the rendered object besides its own (kustomizations, patches), each with its newest
+    commit."""
 
     key: ObjectKey
     obj: dict[str, Any]
@@ -104,7 +105,7 @@ class Manifest:
     commit: Commit | None
     app: str | None = None
     source_name: str | None = None
-    inputs: tuple[str, ...] = ()
+    inputs: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,10 @@ def test_settings_by_id_or_name() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"owners": []}, "x.yaml: unknown key 'owners' (allowed: owner-keys, rules, waivers, apps)"),
+        (
+            {"owners": []},
+            "x.yaml: unknown key 'owners' (allowed: owner-keys, rules, waivers, apps)",
+        ),
         ({"rules": {"MA999": {}}}, "x.yaml.rules: unknown rule 'MA999'"),
         (
             {"rules": {"MA103": {"severity": "urgent"}}},

@@ -237,6 +237,7 @@ def build_apps(
             (p, None, "default") for p in plain if not paths or any(_under(p, f) for f in paths)
         ]
     built.selected = sorted(set(built.selected))
+    built.problems.sort()
     return built
 
 

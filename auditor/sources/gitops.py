@@ -171,6 +171,8 @@ def _build(
         )
         if on_file and n % 1000 == 999:
             on_file(0)
+    for entry in built.apps:
+        entry["inputs"] = [[p, last_commit(p)] for p in entry["inputs"]]
     for path, app, namespace in built.files:
         entry = blobs[files[path]]
         templates += entry["template"]
@@ -267,7 +269,7 @@ def read_repo(
     if snap["templates"]:
         notes.append(f"{snap['templates']} templated file(s) skipped (contain `{{{{`)")
     commits = {sha: Commit(*c) for sha, c in snap["commits"].items()}
-    inputs = {a["path"]: tuple(a.get("inputs", ())) for a in snap["apps"]}
+    inputs = {a["path"]: tuple((p, sha) for p, sha in a["inputs"]) for a in snap["apps"]}
     manifests = tuple(
         Manifest(
             ObjectKey(*key), data, path, line, commits.get(sha), app, name, inputs.get(app, ())

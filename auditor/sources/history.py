@@ -147,13 +147,18 @@ class Timeline:
         read once per change of the file, not once per scan."""
         if manifest.commit is None:
             return None
-        # The manifest's commit is the newest revision of its file: the key changes
-        # exactly when the file's history does.
-        key = ":".join((manifest.commit.sha, manifest.path, manifest.key.kind, manifest.key.name))
-        key += f":{mass_files}"
+        # The manifest's commit is the newest revision of its file (and each input's sha
+        # the newest of that input): the key changes exactly when their history does.
+        name = manifest.source_name or manifest.key.name
+        key = ":".join((manifest.commit.sha, manifest.path, manifest.key.kind, name))
+        key += f":{mass_files}" + "".join(f":{p}@{sha}" for p, sha in manifest.inputs)
         if key not in self._memo:
             revisions = self.revisions(manifest.path)
-            change = self._last_change(revisions, manifest.key.kind, manifest.key.name, mass_files)
+            change = self._last_change(revisions, manifest.key.kind, name, mass_files)
+            for path, _ in manifest.inputs:
+                shaped = self._last_input_change(path, mass_files)
+                if shaped is not None and (change is None or shaped.date > change.date):
+                    change = shaped
             self._memo[key] = [change.date, change.commit, change.basis] if change else None
             self._dirty = True
         found = self._memo[key]
@@ -164,6 +169,20 @@ class Timeline:
         if self._dirty:
             cache.save(self._slot / "changes.json", self._memo)
             self._dirty = False
+
+    def _last_input_change(self, path: str, mass_files: int) -> Change | None:
+        """The newest commit of at most `mass_files` files that touched a file shaping a
+        rendered object (a patch, a kustomization): it may have changed the object."""
+        for revision in self.revisions(path):
+            c = revision.commit
+            if c.files <= mass_files or revision.parent_blob == _NO_BLOB:
+                return Change(
+                    date=c.date,
+                    commit=c.sha,
+                    basis=f"git: last commit changing {path}, an input of its app "
+                    f"({c.sha[:10]} by {c.author})",
+                )
+        return None
 
     def _last_change(
         self, revisions: tuple[Revision, ...], kind: str, name: str, mass_files: int

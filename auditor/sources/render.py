@@ -150,17 +150,18 @@ def _env(home: Path) -> dict[str, str]:
     }
 
 
-def _message(stderr: str, code: int) -> str:
-    """The renderer's own one-line reason."""
+def _message(stderr: str, code: int, root: Path) -> str:
+    """The renderer's own reason, on one line, with scratch paths made repo paths. Nested
+    kustomize errors end with the cause, so a long one keeps its end."""
     lines = [
         line.strip()
-        for line in stderr.splitlines()
+        for line in stderr.replace(f"{root}/", "").splitlines()
         if line.strip() and not line.lstrip().startswith(("#", "Warning:", "W1", "I1"))
     ]
     text = " ".join(lines[-3:]) if lines else f"exit status {code}"
-    text = re.sub(r"^E\d{4} [\d:.]+\s+\d+ \S+\] ", "", text)
-    text = re.sub(r"\s+", " ", text)
-    return text[:400]
+    text = re.sub(r"^E\d{4} [\d:.]+\s+\d+ \S+\] (\"command failed\" err=)?", "", text)
+    text = re.sub(r"\s+", " ", text).strip('"')
+    return text if len(text) <= 300 else "..." + text[-300:].partition(" ")[2]
 
 
 def _substitute(text: str, variables: Mapping[str, str]) -> str:
@@ -275,7 +276,7 @@ def _run(
     except OSError as exc:
         return Rendered(error=f"cannot run {argv[0]}: {exc.strerror or exc}")
     if out.returncode != 0:
-        return Rendered(error=_message(out.stderr, out.returncode))
+        return Rendered(error=_message(out.stderr, out.returncode, root))
     text = _substitute(out.stdout, dict(app.substitute)) if app.substitute else out.stdout
     return _parse(text, source)
 

@@ -1,0 +1,412 @@
+"""The repo read the way GitOps applies it: apps found and rendered with the real kustomize
+(`kubectl kustomize`), from real Git commits; findings about rendered objects only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor.sources.gitops import read_repo
+from conftest import dump, findings_of, live, manifest, run, scan_json
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("kubectl") or shutil.which("kustomize")), reason="no kustomize renderer"
+)
+
+ROUTE = {
+    "hosts": ["reviews"],
+    "http": [
+        {
+            "route": [
+                {"destination": {"host": "reviews", "subset": "v1"}, "weight": 100},
+                {"destination": {"host": "reviews", "subset": "v2"}, "weight": 0},
+            ],
+            "timeout": "5s",
+        }
+    ],
+}
+RULE = {
+    "host": "reviews",
+    "subsets": [{"name": "v1", "labels": {"version": "v1"}}, {"name": "v2", "labels": {"v": "2"}}],
+}
+PATCH = """apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+      weight: 90
+    - destination: {host: reviews, subset: v2}
+      weight: 10
+    timeout: 5s
+"""
+
+
+def _kust(**fields) -> str:
+    return yaml.safe_dump(fields, sort_keys=False)
+
+
+def _overlays(repo) -> str:
+    """A base used by two overlays (prod with a prefix and a weight patch, staging)."""
+    return repo.commit(
+        {
+            "base/kustomization.yaml": _kust(resources=["routes.yaml"]),
+            "base/routes.yaml": manifest("VirtualService", "reviews", ROUTE)
+            + "---\n"
+            + manifest("DestinationRule", "reviews", RULE),
+            "overlays/prod/kustomization.yaml": _kust(
+                namespace="prod",
+                namePrefix="prod-",
+                resources=["../../base"],
+                patches=[{"path": "weights.yaml"}],
+            ),
+            "overlays/prod/weights.yaml": PATCH,
+            "overlays/staging/kustomization.yaml": _kust(
+                namespace="staging", resources=["../../base"]
+            ),
+        },
+        date="2026-01-10T10:00:00+00:00",
+        message="reviews overlays",
+    )
+
+
+def _objects(snap) -> dict[str, object]:
+    return {f"{m.key.kind} {m.key.namespace}/{m.key.name}": m for m in snap.manifests}
+
+
+def test_overlays_render_and_leave_no_phantom_objects(make_repo) -> None:
+    repo = make_repo()
+    _overlays(repo)
+    snap = read_repo(str(repo.path), None, ())
+    objects = _objects(snap)
+    assert set(objects) == {
+        "VirtualService prod/prod-reviews",
+        "DestinationRule prod/prod-reviews",
+        "VirtualService staging/reviews",
+        "DestinationRule staging/reviews",
+    }
+    prod = objects["VirtualService prod/prod-reviews"]
+    # The patch changed the weights; the object points at the base file and its document.
+    assert [r["weight"] for r in prod.obj["spec"]["http"][0]["route"]] == [90, 10]
+    assert (prod.path, prod.line, prod.source_name, prod.app) == (
+        "base/routes.yaml",
+        1,
+        "reviews",
+        "overlays/prod",
+    )
+    assert "config.kubernetes.io/origin" not in json.dumps(prod.obj)
+    assert ("overlays/prod/weights.yaml" in dict(prod.inputs)) and not snap.problems
+    apps = {a["path"]: a for a in snap.apps}
+    assert set(apps) == {"overlays/prod", "overlays/staging"}
+    assert apps["overlays/prod"]["found_by"] == "kustomization root"
+    assert apps["overlays/prod"]["status"] == "rendered" and apps["overlays/prod"]["objects"] == 2
+
+
+def test_repeat_reads_render_nothing_and_one_change_renders_one_app(make_repo) -> None:
+    repo = make_repo()
+    _overlays(repo)
+    read_repo(str(repo.path), None, ())
+    repo.commit({"overlays/staging/note.txt": "unrelated\n"})
+    again = {a["path"]: a["status"] for a in read_repo(str(repo.path), None, ()).apps}
+    assert again == {"overlays/prod": "cached", "overlays/staging": "rendered"}
+
+
+def test_component_delete_patch_and_replacements(make_repo) -> None:
+    repo = make_repo()
+    template = manifest(
+        "VirtualService",
+        "api",
+        {
+            "hosts": ["api.NAMESPACE_PLACEHOLDER.svc.cluster.local"],
+            "http": [{"route": [{"destination": {"host": "api"}}], "timeout": "2s"}],
+        },
+    )
+    repo.commit(
+        {
+            "app/kustomization.yaml": _kust(
+                namespace="shop",
+                resources=["vs.yaml", "old.yaml", "settings.yaml"],
+                components=["../mirror"],
+                patches=[
+                    {
+                        "patch": "$patch: delete\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: old\n"
+                    }
+                ],
+                replacements=[
+                    {
+                        "source": {
+                            "kind": "ConfigMap",
+                            "name": "settings",
+                            "fieldPath": "data.namespace",
+                        },
+                        "targets": [
+                            {
+                                "select": {"kind": "VirtualService", "name": "api"},
+                                "fieldPaths": ["spec.hosts.0"],
+                                "options": {"delimiter": ".", "index": 1},
+                            }
+                        ],
+                    }
+                ],
+            ),
+            "app/vs.yaml": template,
+            "app/old.yaml": manifest("VirtualService", "old", ROUTE),
+            "app/settings.yaml": yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "settings"},
+                    "data": {"namespace": "shop"},
+                }
+            ),
+            "mirror/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+            + _kust(resources=["mirror-dr.yaml"]),
+            "mirror/mirror-dr.yaml": manifest("DestinationRule", "api", {"host": "api"}),
+        }
+    )
+    snap = read_repo(str(repo.path), None, ())
+    objects = _objects(snap)
+    assert set(objects) == {"VirtualService shop/api", "DestinationRule shop/api"}
+    assert objects["VirtualService shop/api"].obj["spec"]["hosts"] == ["api.shop.svc.cluster.local"]
+    assert objects["DestinationRule shop/api"].path == "mirror/mirror-dr.yaml"
+    assert [a["path"] for a in snap.apps] == ["app"]
+
+
+def test_failing_and_remote_apps_are_partial_and_the_rest_goes_on(make_repo) -> None:
+    repo = make_repo()
+    repo.commit(
+        {
+            "good/kustomization.yaml": _kust(resources=["vs.yaml"]),
+            "good/vs.yaml": manifest("VirtualService", "good", ROUTE, namespace="ok"),
+            "broken/kustomization.yaml": _kust(resources=["missing.yaml"]),
+            "remote/kustomization.yaml": _kust(
+                resources=["https://github.com/example/gitops//base?ref=v1"]
+            ),
+        }
+    )
+    snap = read_repo(str(repo.path), None, ())
+    assert set(_objects(snap)) == {"VirtualService ok/good"}
+    status = {a["path"]: (a["status"], a["reason"]) for a in snap.apps}
+    assert status["remote"][0] == "not rendered" and "is not fetched" in status["remote"][1]
+    assert status["broken"][0] == "failed" and "missing.yaml" in status["broken"][1]
+    assert len(snap.problems) == 2 and snap.problems[0].startswith("app broken (kustomize): ")
+
+
+def test_two_apps_declaring_one_virtualservice_is_a_duplicate(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    vs = manifest("VirtualService", "reviews", ROUTE, namespace="shop")
+    older = manifest(
+        "VirtualService", "reviews", {**ROUTE, "hosts": ["reviews", "old"]}, namespace="shop"
+    )
+    repo.commit(
+        {
+            "a/kustomization.yaml": _kust(resources=["vs.yaml"]),
+            "a/vs.yaml": older,
+            "b/kustomization.yaml": _kust(resources=["vs.yaml"]),
+            "b/vs.yaml": vs,
+        }
+    )
+    # Live equals the first declaration: not drift, but the duplicate is a finding.
+    cluster = dump(
+        tmp_path / "c.yaml",
+        [live("VirtualService", "reviews", "shop", yaml.safe_load(older)["spec"])],
+    )
+    result, doc = scan_json(
+        "--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db"
+    )
+    assert result.exit_code == 0, result.output
+    found = findings_of(doc)
+    assert ("MA104", "VirtualService", "shop/reviews") in found
+    assert not {f for f in found if f[0] == "MA103"}
+    dup = next(f for f in doc["findings"] if f["rule"] == "MA104")
+    assert dup["evidence"]["apps"] == ["a", "b"]
+    assert [d["path"] for d in dup["evidence"]["declarations"]] == ["a/vs.yaml", "b/vs.yaml"]
+
+
+ARGO_APP = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: reviews-prod, namespace: argocd}
+spec:
+  source:
+    repoURL: https://github.com/acme/gitops.git
+    path: overlays/prod
+    targetRevision: main
+    kustomize: {nameSuffix: -blue}
+  destination: {namespace: prod}
+"""
+APPSET = """apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: teams, namespace: argocd}
+spec:
+  goTemplate: true
+  generators:
+  - git:
+      repoURL: git@github.com:acme/gitops.git
+      revision: HEAD
+      directories:
+      - path: teams/*
+      - path: teams/retired
+        exclude: true
+  template:
+    metadata: {name: '{{.path.basename}}'}
+    spec:
+      source: {repoURL: git@github.com:acme/gitops.git, path: '{{.path.path}}'}
+      destination: {namespace: '{{.path.basename}}'}
+"""
+FLUX = """apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: staging, namespace: flux-system}
+spec:
+  path: ./overlays/staging
+  sourceRef: {kind: GitRepository, name: flux-system}
+  targetNamespace: stage
+  postBuild:
+    substitute: {WEIGHT: "0"}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {url: ssh://git@github.com/acme/gitops}
+"""
+
+
+def test_argo_cd_and_flux_objects_decide_what_is_applied(make_repo) -> None:
+    repo = make_repo()
+    _overlays(repo)
+    repo.git("remote", "add", "origin", "https://github.com/acme/gitops.git")
+    repo.commit(
+        {
+            "clusters/prod/reviews.yaml": ARGO_APP,
+            "clusters/prod/teams.yaml": APPSET,
+            "clusters/staging/flux.yaml": FLUX,
+            "teams/cart/vs.yaml": manifest("VirtualService", "cart", ROUTE),
+            "teams/retired/vs.yaml": manifest("VirtualService", "gone", ROUTE),
+            "loose/example.yaml": manifest("VirtualService", "example", ROUTE),
+        }
+    )
+    snap = read_repo(str(repo.path), None, ())
+    assert set(_objects(snap)) == {
+        "VirtualService prod/prod-reviews-blue",
+        "DestinationRule prod/prod-reviews-blue",
+        "VirtualService cart/cart",
+        "VirtualService stage/reviews",
+        "DestinationRule stage/reviews",
+    }
+    found_by = {a["path"]: a["found_by"] for a in snap.apps}
+    assert found_by["teams/cart"].startswith("Argo CD Application cart (clusters/prod/teams.yaml")
+    assert found_by["overlays/staging"] == "Flux Kustomization staging (clusters/staging/flux.yaml)"
+    # --path selects the apps a cluster folder defines.
+    prod = read_repo(str(repo.path), None, ("clusters/prod",))
+    assert {a["path"] for a in prod.apps} == {"overlays/prod", "teams/cart"}
+
+
+def test_no_cluster_and_base_report_what_a_branch_adds(make_repo, tmp_path: Path) -> None:
+    repo = make_repo()
+    service = manifest("Service", "reviews", {"selector": {"app": "reviews"}}, namespace="prod")
+    repo.commit(
+        {
+            "prod/kustomization.yaml": _kust(
+                namespace="prod", resources=["vs.yaml", "svc.yaml", "dr.yaml"]
+            ),
+            "prod/vs.yaml": manifest("VirtualService", "reviews", ROUTE),
+            "prod/dr.yaml": manifest("DestinationRule", "reviews", RULE),
+            "prod/svc.yaml": service,
+        }
+    )
+    repo.git("branch", "base")
+    risky = {
+        **ROUTE,
+        "http": [{**ROUTE["http"][0], "retries": {"attempts": 10, "perTryTimeout": "1s"}}],
+    }
+    repo.commit({"prod/vs.yaml": manifest("VirtualService", "reviews", risky)})
+    db = tmp_path / "pr.db"
+    result, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", db)
+    assert result.exit_code == 0, result.output
+    rules = {f[0] for f in findings_of(doc)}
+    # Hosts resolve against the repo's own Service; the cluster rules do not run.
+    assert (
+        "MA401" in rules
+        and "MA302" not in rules
+        and not rules & {"MA101", "MA102", "MA103", "MA305"}
+    )
+    assert any(n.startswith("MA102 not run: needs the live cluster") for n in doc["scan"]["notes"])
+    assert doc["scan"]["cluster"] == "git" and doc["scan"]["origin"] == "git"
+    result, doc = scan_json(
+        "--repo", repo.path, "--no-cluster", "--base", "base", "--db", db, "--fail-on", "high"
+    )
+    assert result.exit_code == 1
+    # attempts 10 x perTryTimeout 1s: too many retries, longer than the timeout, no budget.
+    assert {f[0] for f in findings_of(doc)} == {"MA401", "MA403", "MA404"}
+    sarif = run(
+        "scan",
+        "--repo",
+        repo.path,
+        "--no-cluster",
+        "--base",
+        "base",
+        "--db",
+        db,
+        "--format",
+        "sarif",
+    )
+    results = json.loads(sarif.stdout)["runs"][0]["results"]
+    assert sorted(r["ruleId"] for r in results) == ["MA401", "MA403", "MA404"]
+
+
+def test_apps_command_lists_how_the_repo_is_read(make_repo) -> None:
+    repo = make_repo()
+    _overlays(repo)
+    out = run("apps", "--repo", repo.path, "--format", "json")
+    assert out.exit_code == 0, out.output
+    apps = json.loads(out.stdout)["apps"]
+    assert [(a["path"], a["type"], a["objects"]) for a in apps] == [
+        ("overlays/prod", "kustomize", 2),
+        ("overlays/staging", "kustomize", 2),
+    ]
+    bad = run("scan", "--repo", repo.path, "--no-cluster", "--path", "nowhere")
+    assert bad.exit_code == 2 and "--path nowhere matches no app" in bad.output
+
+
+@pytest.mark.skipif(not shutil.which("helm"), reason="helm is not installed")
+def test_helm_chart_renders_with_helm_template(make_repo) -> None:
+    repo = make_repo()
+    repo.commit(
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "chart/values.yaml": "host: web\n",
+            "chart/templates/vs.yaml": "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+            "metadata:\n  name: {{ .Release.Name }}\nspec:\n  hosts: [{{ .Values.host }}]\n",
+        }
+    )
+    snap = read_repo(str(repo.path), None, ())
+    (obj,) = snap.manifests
+    assert (obj.key.name, obj.path) == ("web", "chart/templates/vs.yaml")
+
+
+def test_helm_chart_without_helm_is_partial_with_the_fix(make_repo, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "PATH",
+        str(Path(shutil.which("git")).parent)
+        + ":"
+        + str(Path(shutil.which("kubectl") or shutil.which("kustomize")).parent),
+    )
+    if shutil.which("helm"):
+        pytest.skip("helm is installed")
+    repo = make_repo()
+    repo.commit(
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "chart/templates/vs.yaml": "kind: VirtualService\nmetadata: {name: x}\n",
+        }
+    )
+    snap = read_repo(str(repo.path), None, ())
+    assert snap.manifests == ()
+    assert snap.problems == (
+        "app chart (helm): " + __import__("auditor.sources.render", fromlist=["NO_HELM"]).NO_HELM,
+    )
