@@ -327,7 +327,7 @@ def apps_command(
     from auditor.sources.gitops import read_repo
 
     with counter() as advance:
-        git = read_repo(repo, ref, paths, lambda n: advance("manifests", n), config=config)
+        git = read_repo(repo, ref, paths, advance, config=config)
     if output_format(fmt) == "json":
         json_report.write(
             {"commit": git.commit, "apps": list(git.apps), "problems": list(git.problems)},

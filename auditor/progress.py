@@ -37,7 +37,7 @@ def counter() -> Iterator[Advance]:
 
     def advance(label: str, n: int) -> None:
         if label not in tasks:
-            tasks[label] = progress.add_task(f"reading {label}", total=None)
+            tasks[label] = progress.add_task(label, total=None)
         progress.advance(tasks[label], n)
 
     with progress:

@@ -72,7 +72,13 @@ def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
 
     api, context = connect(src.kubeconfig, src.context)
     with api:
-        return read_cluster(api, context, src.cluster_name, src.namespaces, on_page=advance)
+        return read_cluster(
+            api,
+            context,
+            src.cluster_name,
+            src.namespaces,
+            on_page=lambda kind, n: advance(f"listing {kind}", n),
+        )
 
 
 def _partial_reasons(live: LiveSnapshot, git: GitSnapshot) -> tuple[str, ...]:
@@ -113,7 +119,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         req.repo,
         req.ref,
         req.paths,
-        on_file=lambda n: advance("manifests", n),
+        advance,
         config=req.config,
     )
     config = load_config(git.config_text, git.config_source, catalog)

@@ -1,6 +1,7 @@
 """Benchmark `mesh-audit scan`: wall time and peak memory, first scan and repeat scan.
 
     python bench/run.py [--services 5000] [--commits 1000] [--keep DIR]
+    python bench/run.py --apps 200 [--commits 1000]     # Argo CD-shaped repo of kustomize apps
 
 Each scan runs as its own process (imports included), as a user or cron job runs it.
 The first scan starts with an empty cache and database; repeat scans change nothing
@@ -21,9 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import generate
+from generate_apps import generate as generate_apps
 
 
-def _scan(work: Path, env: dict[str, str]) -> tuple[float, float]:
+def _scan(work: Path, env: dict[str, str], repo: str = "gitops") -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one scan process."""
     cmd = [
         sys.executable,
@@ -31,7 +33,7 @@ def _scan(work: Path, env: dict[str, str]) -> tuple[float, float]:
         "auditor",
         "scan",
         "--repo",
-        str(work / "gitops"),
+        str(work / repo),
         "--cluster-dump",
         str(work / "cluster.json"),
         "--db",
@@ -56,20 +58,21 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5, help="Repeat scans to time.")
     parser.add_argument("--keep", type=Path, help="Keep the generated inputs here.")
+    parser.add_argument("--apps", type=int, help="Benchmark a repo of this many kustomize apps.")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="mesh-audit-bench-"))
     if any(work.iterdir() if work.exists() else ()):
         sys.exit(f"{work} is not empty: the first scan must start without cache or database")
+    if args.apps:
+        _bench_apps(work, args.apps, args.commits, args.repeats)
+        return
     t0 = time.perf_counter()
     generate(work, args.services, args.commits)
     print(
         f"generated {args.services * 2} documents, {args.commits}+ commits in "
         f"{time.perf_counter() - t0:.1f}s under {work}"
     )
-    # A pip install compiles the tool's bytecode once; an inherited PYTHONDONTWRITEBYTECODE
-    # (set in some CI images) would charge every timed scan for recompiling it.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["MESH_AUDIT_CACHE"] = str(work / "cache")
+    env = _env(work)
     _report("first scan", [_scan(work, env)], "empty cache and database")
     _report("repeat scan", [_scan(work, env) for _ in range(args.repeats)], "nothing changed")
     changed = []
@@ -77,6 +80,77 @@ def main() -> None:
         _edit_one_live_object(work / "cluster.json", n)
         changed.append(_scan(work, env))
     _report("live change", changed, "one VirtualService edited: every rule runs again")
+
+
+def _env(work: Path) -> dict[str, str]:
+    # A pip install compiles the tool's bytecode once; an inherited PYTHONDONTWRITEBYTECODE
+    # (set in some CI images) would charge every timed scan for recompiling it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["MESH_AUDIT_CACHE"] = str(work / "cache")
+    return env
+
+
+def _renders_alone(repo: Path, apps: list[Path]) -> float:
+    """Wall time of `kubectl kustomize` on every app, on all cores: the floor of a first scan."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(app: Path) -> None:
+        subprocess.run(
+            ["kubectl", "kustomize", str(app)], cwd=repo, capture_output=True, check=True
+        )
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        list(pool.map(one, apps))
+    return time.perf_counter() - start
+
+
+def _bench_apps(work: Path, apps: int, commits: int, repeats: int) -> None:
+    t0 = time.perf_counter()
+    generate_apps(work, apps, 25, commits)
+    repo = work / "gitops"
+    print(
+        f"generated {apps} apps ({apps * 50} rendered objects), {commits}+ commits "
+        f"in {time.perf_counter() - t0:.1f}s"
+    )
+    renders = _renders_alone(repo, sorted((repo / "apps").iterdir()))
+    print(
+        f"{'renders':12} wall {renders:6.2f} s   "
+        f"(kubectl kustomize of every app on {os.cpu_count()} cores)"
+    )
+    plain_env = _env(work / "plain-run")
+    _report(
+        "plain scan",
+        [_scan(work, plain_env, "plain")],
+        "the same rendered objects as plain files, cold",
+    )
+    env = _env(work)
+    _report("first scan", [_scan(work, env)], "empty cache and database: every app rendered")
+    _report("repeat scan", [_scan(work, env) for _ in range(repeats)], "nothing changed: no render")
+    changed = []
+    for n in range(repeats):
+        weights = repo / "apps" / f"app-{n:03d}" / "weights.yaml"
+        weights.write_text(
+            weights.read_text()
+            .replace("weight: 100", "weight: 99")
+            .replace("weight: 0", "weight: 1")
+        )
+        subprocess.run(
+            [
+                "git",
+                "-c",
+                "user.name=b",
+                "-c",
+                "user.email=b@x",
+                "commit",
+                "-qam",
+                f"app-{n:03d} weight",
+            ],
+            cwd=repo,
+            check=True,
+        )
+        changed.append(_scan(work, env))
+    _report("one-app commit", changed, "a commit touching one app: one render")
 
 
 def _report(label: str, runs: list[tuple[float, float]], what: str) -> None:

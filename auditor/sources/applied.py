@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.kinds import is_k8s_object, kept, key_of, known_kind
+from auditor.progress import Advance
 from auditor.sources.apps import CHART, App, AppType, Discovery, RepoTree
 from auditor.sources.kustomize import KUSTOMIZATIONS, Closure, closure
 from auditor.sources.render import (
@@ -178,7 +179,12 @@ class _Builder:
 
 
 def build_apps(
-    repo: Any, tree: RepoTree, found: Discovery, paths: tuple[str, ...], slot: Path
+    repo: Any,
+    tree: RepoTree,
+    found: Discovery,
+    paths: tuple[str, ...],
+    slot: Path,
+    advance: Advance | None = None,
 ) -> Built:
     """Render or read every app selected by `paths` (all when empty), and pick the plain
     files; apps not selected still claim their inputs."""
@@ -220,7 +226,7 @@ def build_apps(
             entry.update(status="read", objects=len(files))
         else:
             todo.append((app, found_files, entry))
-    _render(builder, todo)
+    _render(builder, todo, advance)
     if not found.controllers:
         plain = [
             p
@@ -241,7 +247,9 @@ def build_apps(
     return built
 
 
-def _render(builder: _Builder, todo: list[tuple[App, Closure, dict[str, Any]]]) -> None:
+def _render(
+    builder: _Builder, todo: list[tuple[App, Closure, dict[str, Any]]], advance: Advance | None
+) -> None:
     """Recall cached renders, run the missing ones together, and emit every object."""
     tree = builder.tree
     jobs: dict[str, Job] = {}
@@ -254,7 +262,8 @@ def _render(builder: _Builder, todo: list[tuple[App, Closure, dict[str, Any]]]) 
         if key not in jobs and load_cached(builder.renders, key) is None:
             jobs[key] = Job(app, tuple(found_files.folders), key)
     tools = {k: t for k, t in builder.tools.items() if t is not None}
-    fresh = render_all(builder.repo, list(jobs.values()), tree.files, builder.scratch, tools)
+    done = (lambda: advance("rendering apps", 1)) if advance else None
+    fresh = render_all(builder.repo, list(jobs.values()), tree.files, builder.scratch, tools, done)
     for key, rendered in fresh.items():
         save_cached(builder.renders, key, rendered, kept)
     for (app, _, entry), key in zip(todo, keys, strict=True):

@@ -24,9 +24,10 @@ from auditor import cache
 from auditor.errors import InputError, SourceError
 from auditor.kinds import is_k8s_object, key_of, known_kind
 from auditor.model import Commit, Manifest, ObjectKey
+from auditor.progress import Advance
 from auditor.sources.applied import READ_SUFFIXES, build_apps, tools_signature
 from auditor.sources.apps import App, RepoTree, config_apps, discover
-from auditor.sources.blobs import OnFile, read_blobs
+from auditor.sources.blobs import read_blobs
 from auditor.sources.history import Timeline, read_history
 from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.yamldocs import ParseError
@@ -129,13 +130,14 @@ def _build(
     commit: Any,
     rel_paths: tuple[str, ...],
     slot: Path,
-    on_file: OnFile | None,
+    advance: Advance | None,
     remotes: tuple[str, ...],
     declared: tuple[App, ...],
 ) -> dict[str, Any]:
     """Everything the scan needs from one commit, as JSON: cached whole, per commit."""
     files, folders = _ls_tree(repo, commit.hexsha)
     yaml_files = [(blob, path) for path, blob in files.items() if path.endswith(READ_SUFFIXES)]
+    on_file = (lambda n: advance("reading manifests", n)) if advance else None
     blobs = read_blobs(repo, yaml_files, slot, on_file)
     tree = RepoTree(
         files=files,
@@ -150,7 +152,7 @@ def _build(
         },
     )
     found = discover(tree, remotes, declared)
-    built = build_apps(repo, tree, found, rel_paths, slot)
+    built = build_apps(repo, tree, found, rel_paths, slot, advance)
     history = read_history(repo, commit.hexsha, slot)
     docs: list[list[Any]] = []
     commits: dict[str, list[Any]] = {}
@@ -165,12 +167,10 @@ def _build(
         commits[last.sha] = list(last.__dict__.values())
         return last.sha
 
-    for n, obj in enumerate(built.objects):
+    for obj in built.objects:
         docs.append(
             [obj.path, obj.line, obj.key, last_commit(obj.path), obj.data, obj.app, obj.source_name]
         )
-        if on_file and n % 1000 == 999:
-            on_file(0)
     for entry in built.apps:
         entry["inputs"] = [[p, last_commit(p)] for p in entry["inputs"]]
     for path, app, namespace in built.files:
@@ -208,7 +208,7 @@ def read_repo(
     spec: str,
     ref: str | None,
     paths: tuple[str, ...],
-    on_file: OnFile | None = None,
+    advance: Advance | None = None,
     config: Path | None = None,
 ) -> GitSnapshot:
     """The objects the repo applies at one commit: apps rendered, plain files read.
@@ -244,7 +244,7 @@ def read_repo(
     snap = cache.load(slot / _SNAPSHOT)
     if not (isinstance(snap, dict) and snap.get("ident") == ident):
         try:
-            snap = _build(repo, commit, rel_paths, slot, on_file, remotes, declared)
+            snap = _build(repo, commit, rel_paths, slot, advance, remotes, declared)
         except git.GitCommandError as exc:
             detail = (exc.stderr or "").strip()
             raise SourceError(f"git failed in {redact(spec)}: {detail}") from None

@@ -287,6 +287,7 @@ def render_all(
     files: Mapping[str, str],
     workdir: Path,
     tools: Mapping[AppType, Tool],
+    done: Callable[[], None] | None = None,
 ) -> dict[str, Rendered]:
     """Render every job (in parallel: each is a separate process) from the commit's
     files, in a scratch folder below `workdir` (the system's when that is not writable);
@@ -307,7 +308,10 @@ def render_all(
         renderers = {AppType.KUSTOMIZE: _render_kustomize, AppType.HELM: _render_helm}
 
         def one(n: int, job: Job) -> Rendered:
-            return renderers[job.app.type](tools[job.app.type], root / "tree", job.app, n, home)
+            result = renderers[job.app.type](tools[job.app.type], root / "tree", job.app, n, home)
+            if done is not None:
+                done()
+            return result
 
         with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
             results = list(pool.map(one, range(len(jobs)), jobs))
