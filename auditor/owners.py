@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.model import Manifest, Owner, OwnerSource
+from auditor.sources.apps import app_anchor
 
 DEFAULT_OWNER_KEYS = ("owner", "team", "mesh-audit.io/owner")
 
@@ -58,7 +59,9 @@ class OwnerResolver:
             or self._namespace_owner(namespace)
         )
         if owner is None and manifest is not None:
-            owner = self._codeowner(manifest.path)
+            if manifest.app is not None:
+                owner = self._codeowner(app_anchor(manifest.app))
+            owner = owner or self._codeowner(manifest.path)
         return owner
 
     @functools.cache  # noqa: B019 - one resolver per scan; many resources share a namespace

@@ -2,9 +2,9 @@
 
     python bench/generate_apps.py OUT_DIR [--apps 200] [--services 25] [--commits 1000]
 
-`base/` holds SERVICES VirtualServices and DestinationRules; each of APPS overlays under
-`apps/` puts them in its own namespace with a name prefix and patches one route's
-weights; an ApplicationSet (git directory generator over `apps/*`) makes each overlay an
+`base/` holds SERVICES VirtualServices and DestinationRules (svc-00 with a canary leg);
+each of APPS overlays under `apps/` puts them in its own namespace with a name prefix and
+patches the canary's weights; CODEOWNERS gives each overlay to one of 20 teams; an ApplicationSet (git directory generator over `apps/*`) makes each overlay an
 Argo CD app. History: the base and overlays added in batches, one commit per weight
 change (each touching one app), one mass commit relabelling every overlay. The dump
 holds what Argo CD would have applied (the render, 1% drifted), plus each app's
@@ -65,7 +65,14 @@ def _base(services: int) -> list[dict]:
                 "metadata": {"name": name},
                 "spec": {
                     "hosts": [name],
-                    "http": [{"route": _route(name, name, 0), "timeout": "5s"}],
+                    "http": [
+                        {
+                            "route": _route(name, name, 0)
+                            if s == 0
+                            else [{"destination": {"host": name, "subset": "v1"}}],
+                            "timeout": "5s",
+                        }
+                    ],
                 },
             }
         )
@@ -146,6 +153,10 @@ def generate(out: Path, apps: int, services: int, commits: int) -> None:
             "base/kustomization.yaml": b"resources: [routes.yaml]\n",
             "base/routes.yaml": _dump(base),
             "argocd/apps.yaml": APPSET.encode(),
+            "CODEOWNERS": (
+                "/base/ @acme/platform\n"
+                + "".join(f"/apps/{app}/ @acme/team-{n % 20:02d}\n" for n, app in enumerate(names))
+            ).encode(),
         },
     )
     for start in range(0, apps, 20):

@@ -106,6 +106,12 @@ class Discovery:
     controllers: bool = False
 
 
+def app_anchor(app: str) -> str:
+    """The path CODEOWNERS is asked about for an app's objects: a file in the app's folder
+    (the team that owns an overlay owns what it renders, even from a shared base)."""
+    return posixpath.join("" if app == "." else app, "kustomization.yaml")
+
+
 def normalize_url(url: str) -> str:
     """A repo URL reduced to host/path, so https, ssh and scp-like forms compare equal."""
     url = url.strip().lower()

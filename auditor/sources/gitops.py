@@ -26,7 +26,7 @@ from auditor.kinds import is_k8s_object, key_of, known_kind
 from auditor.model import Commit, Manifest, ObjectKey
 from auditor.progress import Advance
 from auditor.sources.applied import READ_SUFFIXES, build_apps, tools_signature
-from auditor.sources.apps import App, RepoTree, config_apps, discover
+from auditor.sources.apps import App, RepoTree, app_anchor, config_apps, discover
 from auditor.sources.blobs import read_blobs
 from auditor.sources.history import Timeline, read_history
 from auditor.sources.kustomize import KUSTOMIZATIONS
@@ -184,7 +184,8 @@ def _build(
     codeowners_text = _tree_text(commit, CODEOWNERS_PATHS)
     rules = CodeOwners(codeowners_text) if codeowners_text else None
     owners = {}
-    for path in dict.fromkeys(d[0] for d in docs) if rules else ():
+    owned = [d[0] for d in docs] + [app_anchor(d[5]) for d in docs if d[5] is not None]
+    for path in dict.fromkeys(owned) if rules else ():
         names = [name for _, name in rules.of(path)]
         if names:
             owners[path] = names
