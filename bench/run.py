@@ -130,11 +130,7 @@ def _bench_apps(work: Path, apps: int, commits: int, repeats: int) -> None:
     changed = []
     for n in range(repeats):
         weights = repo / "apps" / f"app-{n:03d}" / "weights.yaml"
-        weights.write_text(
-            weights.read_text()
-            .replace("weight: 100", "weight: 99")
-            .replace("weight: 0", "weight: 1")
-        )
+        weights.write_text(weights.read_text().replace("timeout: 5s", f"timeout: {6 + n}s"))
         subprocess.run(
             [
                 "git",
