@@ -8,8 +8,9 @@ patches the canary's weights; CODEOWNERS gives each overlay to one of 20 teams; 
 ApplicationSet (git directory generator over `apps/*`) makes each overlay an Argo CD app.
 History: the base and overlays added in batches, one commit per weight change (each
 touching one app), one mass commit relabelling every overlay. The dump holds what Argo
-CD would have applied (the render, 1% drifted), plus each app's Services and Pods. `plain/` is a second repo holding the same rendered objects as plain
-files, to time the scan of the same objects without rendering.
+CD would have applied (the render, 1% drifted), plus each app's Services and Pods.
+`plain/` is a second repo holding the same rendered objects as plain files, to time the
+scan of the same objects without rendering.
 """
 
 from __future__ import annotations
