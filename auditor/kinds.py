@@ -17,6 +17,10 @@ class Kind:
     group: str
     plural: str
     namespaced: bool = True
+    # The served version to list (Istio's is discovered: see ISTIO_VERSIONS).
+    version: str = "v1"
+    # Read only when the cluster serves it (a progressive-delivery controller's CRD).
+    optional: bool = False
 
     @property
     def audited(self) -> bool:
@@ -32,6 +36,9 @@ KINDS = (
     Kind("Service", "", "services"),
     Kind("Pod", "", "pods"),
     Kind("Namespace", "", "namespaces", namespaced=False),
+    # Progressive-delivery controllers that manage routes on purpose (auditor/controllers.py).
+    Kind("Rollout", "argoproj.io", "rollouts", version="v1alpha1", optional=True),
+    Kind("Canary", "flagger.app", "canaries", version="v1beta1", optional=True),
 )
 BY_NAME = {k.kind: k for k in KINDS}
 AUDITED = tuple(k for k in KINDS if k.audited)
@@ -88,7 +95,11 @@ _POD_METADATA = (
 
 
 def trim(obj: dict[str, Any]) -> dict[str, Any]:
-    """Keep only pod metadata: pod specs can carry env values we must never store."""
+    """Keep only pod metadata, and a Rollout's strategy and status: pod templates can carry
+    env values we must never store."""
+    if obj["kind"] == "Rollout":
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        return {**obj, "spec": {"strategy": spec.get("strategy")}}
     if obj["kind"] != "Pod":
         return obj
     meta = obj["metadata"]
