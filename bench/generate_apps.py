@@ -85,7 +85,10 @@ def _base(services: int) -> list[dict]:
                 "spec": {
                     "host": name,
                     "trafficPolicy": {"connectionPool": {"http": {"maxRetries": 3}}},
-                    "subsets": [{"name": v, "labels": {"version": v}} for v in ("v1", "v2")],
+                    "subsets": [
+                        {"name": v, "labels": {"version": v}}
+                        for v in (("v1", "v2") if s == 0 else ("v1",))
+                    ],
                 },
             }
         )

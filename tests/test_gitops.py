@@ -131,3 +131,18 @@ def test_clone_url_is_cloned_then_fetched(make_repo) -> None:
     snap = read_repo(url, None, ())
     assert set(_by_name(snap)) == {"x", "y"}
     assert snap.repo == url
+
+
+def test_history_after_new_commits_equals_a_fresh_read(make_repo, tmp_path: Path) -> None:
+    from auditor.sources.history import read_history
+
+    repo = make_repo()
+    repo.commit({"a.yaml": manifest("VirtualService", "x", VS)}, date="2026-01-01T00:00:00Z")
+    git_repo = __import__("git").Repo(repo.path)
+    slot = tmp_path / "slot"
+    read_history(git_repo, repo.git("rev-parse", "HEAD"), slot)
+    repo.commit({"a.yaml": manifest("VirtualService", "y", VS), "b.yaml": "x: 1\n"})
+    head = repo.git("rev-parse", "HEAD")
+    incremental = read_history(git_repo, head, slot)
+    assert incremental == read_history(git_repo, head, tmp_path / "fresh")
+    assert [r.commit.files for r in incremental["a.yaml"]] == [2, 1]

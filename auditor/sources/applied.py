@@ -116,17 +116,20 @@ def _closure(app: App, tree: RepoTree) -> Closure:
     return Closure(resources=set(directory_files(app, tree)))
 
 
-def _locate(docs: list[tuple[int, Any]] | None, kind: str, name: str) -> tuple[int, str | None]:
-    """Line and name of the document an object was rendered from: same kind, and the name
-    itself or contained in the rendered one (a name prefix or suffix was added)."""
-    candidates = [
-        (line, str(d["metadata"].get("name")))
-        for line, d in docs or ()
-        if isinstance(d, dict)
-        and d.get("kind") == kind
-        and isinstance(d.get("metadata"), dict)
-        and isinstance(d["metadata"].get("name"), str)
-    ]
+def _by_kind(docs: list[tuple[int, Any]] | None) -> dict[str, list[tuple[int, str]]]:
+    """(line, name) of a file's documents, by kind."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for line, d in docs or ():
+        meta = d.get("metadata") if isinstance(d, dict) else None
+        if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+            found.setdefault(str(d.get("kind")), []).append((line, meta["name"]))
+    return found
+
+
+def _locate(candidates: list[tuple[int, str]], name: str) -> tuple[int, str | None]:
+    """Line and name of the document an object was rendered from (`candidates`: the
+    file's documents of its kind): the name itself, or one contained in the rendered
+    name (a name prefix or suffix was added)."""
     exact = [c for c in candidates if c[1] == name]
     inside = sorted((c for c in candidates if c[1] in name), key=lambda c: -len(c[1]))
     best = exact or inside or (candidates if len(candidates) == 1 else [])
@@ -141,6 +144,7 @@ class _Builder:
         self.scratch = slot
         self.tools: dict[AppType, Tool | None] = {}
         self.built = Built()
+        self._documents: dict[str, dict[str, list[tuple[int, str]]]] = {}
 
     def tool(self, kind: AppType) -> Tool | None:
         if kind not in self.tools:
@@ -172,7 +176,9 @@ class _Builder:
                 continue
             where = path or (f"{app.path}/kustomization.yaml" if app.path else "kustomization.yaml")
             key = key_of(data, default)
-            line, name = _locate(self.tree.docs.get(path), key.kind, key.name)
+            if path not in self._documents:
+                self._documents[path] = _by_kind(self.tree.docs.get(path))
+            line, name = _locate(self._documents[path].get(key.kind, []), key.name)
             self.built.objects.append(Declared(where, line, tuple(key), data, app.label, name))
             count += 1
         return count
@@ -254,22 +260,25 @@ def _render(
     tree = builder.tree
     jobs: dict[str, Job] = {}
     keys = []
+    results: dict[str, Rendered] = {}
     for app, found_files, _ in todo:
         tool = builder.tool(app.type)
         assert tool is not None
         key = cache_key(tool, app, found_files.folders, tree.folders, tree.files)
         keys.append(key)
-        if key not in jobs and load_cached(builder.renders, key) is None:
+        cached = results.get(key) or load_cached(builder.renders, key)
+        if cached is not None:
+            results[key] = cached
+        elif key not in jobs:
             jobs[key] = Job(app, tuple(found_files.folders), key)
     tools = {k: t for k, t in builder.tools.items() if t is not None}
     done = (lambda: advance("rendering apps", 1)) if advance else None
     fresh = render_all(builder.repo, list(jobs.values()), tree.files, builder.scratch, tools, done)
     for key, rendered in fresh.items():
         save_cached(builder.renders, key, rendered, kept)
+    results.update(fresh)
     for (app, _, entry), key in zip(todo, keys, strict=True):
-        rendered = (
-            fresh.get(key) or load_cached(builder.renders, key) or Rendered(error="render lost")
-        )
+        rendered = results[key]
         if rendered.error:
             entry.update(status="failed", reason=rendered.error)
             builder.built.problems.append(f"app {app.label} ({app.type.value}): {rendered.error}")

@@ -67,32 +67,47 @@ def _parse_log(out: str) -> dict[str, list[Revision]]:
     return history
 
 
+def _log(repo: Any, revisions: str) -> str:
+    return repo.git.log(
+        "-z", "-M", "--raw", "--no-abbrev", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI", revisions
+    )
+
+
+def _encode(history: dict[str, list[Revision]]) -> dict[str, list[list[Any]]]:
+    return {
+        p: [[*r.commit.__dict__.values(), r.path, r.blob, r.parent_blob] for r in revs]
+        for p, revs in history.items()
+    }
+
+
+def _decode(paths: dict[str, list[list[Any]]]) -> dict[str, list[Revision]]:
+    return {p: [Revision(Commit(*c[:5]), *c[5:]) for c in revs] for p, revs in paths.items()}
+
+
 def read_history(repo: Any, sha: str, slot: Path) -> dict[str, list[Revision]]:
     """Revisions of each manifest path, newest first, from ONE `git log --raw` pass.
 
     Renames are followed: commits made under an older name count for the current one.
-    The raw diff gives each revision's blob ids, so no tree is walked later.
-    """
+    The raw diff gives each revision's blob ids, so no tree is walked later. When the
+    cached history is of an ancestor commit, only the commits since are read (unless
+    one of them renames a file: then the whole history is read again)."""
     cached = cache.load(slot / "history.json")
     if isinstance(cached, dict) and cached.get("commit") == sha:
-        return {
-            p: [Revision(Commit(*c[:5]), *c[5:]) for c in revs]
-            for p, revs in cached["paths"].items()
-        }
-    out = repo.git.log(
-        "-z", "-M", "--raw", "--no-abbrev", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI", sha
-    )
-    history = _parse_log(out)
-    cache.save(
-        slot / "history.json",
-        {
-            "commit": sha,
-            "paths": {
-                p: [[*r.commit.__dict__.values(), r.path, r.blob, r.parent_blob] for r in revs]
-                for p, revs in history.items()
-            },
-        },
-    )
+        return _decode(cached["paths"])
+    history = None
+    if isinstance(cached, dict) and isinstance(cached.get("commit"), str):
+        try:
+            repo.git.merge_base("--is-ancestor", cached["commit"], sha)
+            out = _log(repo, f"{cached['commit']}..{sha}")
+        except Exception:  # not an ancestor (or gone): read everything
+            out = None
+        if out is not None and ":R" not in out:
+            history = _decode(cached["paths"])
+            for path, revisions in _parse_log(out).items():
+                history[path] = revisions + history.get(path, [])
+    if history is None:
+        history = _parse_log(_log(repo, sha))
+    cache.save(slot / "history.json", {"commit": sha, "paths": _encode(history)})
     return history
 
 
