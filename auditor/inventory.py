@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from auditor.controllers import CONTROLLER_KINDS, Controllers, Managed, controller_fields
 from auditor.hosts import (
     DOMAIN,
     ByHost,
@@ -25,7 +26,7 @@ from auditor.hosts import (
     visible,
 )
 from auditor.kinds import AUDITED, key_of
-from auditor.model import Change, Manifest, ObjectKey, Resource, SyncState
+from auditor.model import Change, Difference, Manifest, ObjectKey, Resource, SyncState
 from auditor.normalize import spec_diff
 from auditor.owners import OwnerResolver, leads
 from auditor.retries import RetryPlan, plan
@@ -78,6 +79,12 @@ class Inventory:
     history: bool = True
     # Context objects (Services, Namespaces) the repo declares, by kind.
     git_context: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+    # What progressive-delivery controllers manage (auditor/controllers.py), by resource.
+    managed: dict[ObjectKey, Managed] = field(default_factory=dict)
+    # Drifted fields left out because a controller writes them, by resource.
+    ignored: dict[ObjectKey, tuple[Difference, ...]] = field(default_factory=dict)
+    # Rollouts and Canaries in flight, for the scan notes.
+    progress: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
     # Answers of destination_rules(), shared by the rules that look up the same hosts.
     _rules_for: dict[tuple[str, str, bool], list[Resource]] = field(
@@ -274,11 +281,22 @@ def _state(live: dict[str, Any] | None, manifest: Manifest | None, unread: bool)
     return SyncState.IN_SYNC
 
 
-def build(
-    live: LiveSnapshot, git: GitSnapshot, owner_keys: tuple[str, ...], now: datetime
-) -> Inventory:
+@dataclass(frozen=True)
+class _Joined:
+    """Both sides of the join, before resources are made."""
+
+    live: dict[ObjectKey, dict[str, Any]]
+    context: dict[str, list[dict[str, Any]]]
+    declared: dict[ObjectKey, list[Manifest]]
+    git_context: dict[str, list[dict[str, Any]]]
+    # Controller objects (Rollouts, Canaries) by key, live first, with their manifests.
+    controller_objects: dict[str, tuple[dict[str, Any] | None, Manifest | None]]
+
+
+def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
     live_audited: dict[ObjectKey, dict[str, Any]] = {}
     context: dict[str, list[dict[str, Any]]] = {}
+    controllers: dict[str, tuple[dict[str, Any] | None, Manifest | None]] = {}
     for obj in live.objects:
         if obj["kind"] in live.unread:
             continue
@@ -286,44 +304,90 @@ def build(
             live_audited[key_of(obj)] = obj
         else:
             context.setdefault(obj["kind"], []).append(obj)
-
+            if obj["kind"] in CONTROLLER_KINDS:
+                controllers[str(key_of(obj))] = (obj, None)
     declared: dict[ObjectKey, list[Manifest]] = {}
     git_context: dict[str, list[dict[str, Any]]] = {}
-    git_namespaces: dict[str, dict[str, Any]] = {}
     for manifest in git.manifests:
         key = manifest.key
-        if key.kind == "Namespace":
-            git_namespaces.setdefault(key.name, manifest.obj)
         if key.kind not in _AUDITED_KINDS:
             git_context.setdefault(key.kind, []).append(manifest.obj)
+            if key.kind in CONTROLLER_KINDS:
+                found, _ = controllers.get(str(key), (None, None))
+                controllers[str(key)] = (found, manifest)
             continue
         if live.namespaces and key.namespace not in live.namespaces:
             continue
         declared.setdefault(key, []).append(manifest)
-    # The last declaration is the one `kubectl apply -f` (and a controller) leaves behind.
-    manifests = {key: found[-1] for key, found in declared.items()}
-    duplicates = {key: tuple(found) for key, found in declared.items() if len(found) > 1}
+    return _Joined(live_audited, context, declared, git_context, controllers)
 
-    namespaces = {
-        **git_namespaces,
-        **{n["metadata"]["name"]: n for n in context.get("Namespace", [])},
-    }
+
+def _drift(
+    key: ObjectKey,
+    obj: dict[str, Any],
+    manifest: Manifest,
+    variants: tuple[Manifest, ...],
+    managed: Managed | None,
+) -> tuple[Manifest, tuple[Difference, ...], tuple[Difference, ...]]:
+    """The manifest compared with, the drift, and the differences left out because a
+    controller writes those fields. Live equal to any declaration is that one applied."""
+    for candidate in (manifest, *variants):
+        diff = spec_diff(candidate.obj, obj)
+        kept = tuple(d for d in diff if not controller_fields(managed, obj, d.path))
+        if not kept:
+            return candidate, (), tuple(d for d in diff if d not in kept)
+    diff = spec_diff(manifest.obj, obj)
+    kept = tuple(d for d in diff if not controller_fields(managed, obj, d.path))
+    return manifest, kept, tuple(d for d in diff if d not in kept)
+
+
+def build(
+    live: LiveSnapshot, git: GitSnapshot, owner_keys: tuple[str, ...], now: datetime
+) -> Inventory:
+    """Join the live and Git sides into resources (one per group, kind, namespace, name).
+
+    Each resource gets its sync state, its drift (normalized spec differences, minus the
+    fields a progressive-delivery controller writes), what controller manages it, and
+    its owner (first hit of the owner chain; for generated objects, through the object
+    that generates them). The last declaration of an object declared twice is the one
+    compared with the cluster."""
+    joined = _join(live, git)
+    manifests = {key: found[-1] for key, found in joined.declared.items()}
+    duplicates = {key: tuple(found) for key, found in joined.declared.items() if len(found) > 1}
+    namespaces = {m.key.name: m.obj for m in git.manifests if m.key.kind == "Namespace"}
+    namespaces.update({n["metadata"]["name"]: n for n in joined.context.get("Namespace", [])})
     resolver = OwnerResolver(owner_keys, namespaces, git.codeowners)
+    objects = [
+        o if o is not None else m.obj for o, m in joined.controller_objects.values() if o or m
+    ]
+    controllers = Controllers(
+        [o for o in objects if o["kind"] == "Rollout"],
+        [o for o in objects if o["kind"] == "Canary"],
+    )
     resources = []
-    for key in sorted(live_audited.keys() | manifests.keys()):
-        obj = live_audited.get(key)
+    managed_by: dict[ObjectKey, Managed] = {}
+    ignored: dict[ObjectKey, tuple[Difference, ...]] = {}
+    for key in sorted(joined.live.keys() | manifests.keys()):
+        obj = joined.live.get(key)
         manifest = manifests.get(key)
         state = _state(obj, manifest, key.kind in live.unread)
-        drift = spec_diff(manifest.obj, obj) if obj is not None and manifest is not None else ()
-        if drift and key in duplicates:
-            # Live equal to one of the declarations is not drift: that one was applied.
-            for variant in duplicates[key]:
-                if not spec_diff(variant.obj, obj):  # type: ignore[arg-type]
-                    manifest, drift = variant, ()
-                    break
+        managed = controllers.of(key, obj if obj is not None else manifest.obj)  # type: ignore[union-attr]
+        if managed is not None:
+            managed_by[key] = managed
+        drift: tuple[Difference, ...] = ()
+        if obj is not None and manifest is not None:
+            manifest, drift, left_out = _drift(key, obj, manifest, duplicates.get(key, ()), managed)
+            if left_out:
+                ignored[key] = left_out
         if drift:
             state = SyncState.DRIFTED
         owner = resolver.resolve(obj, manifest, key.namespace)
+        if owner is None and managed is not None and managed.generated:
+            found_obj, found_manifest = joined.controller_objects.get(
+                managed.controller, (None, None)
+            )
+            if found_obj is not None or found_manifest is not None:
+                owner = resolver.resolve(found_obj, found_manifest, key.namespace)
         resources.append(
             Resource(
                 key=key,
@@ -337,13 +401,16 @@ def build(
         )
     return Inventory(
         resources=tuple(resources),
-        context={kind: tuple(objs) for kind, objs in context.items()},
+        context={kind: tuple(objs) for kind, objs in joined.context.items()},
         clock=Clock(now),
         duplicates=duplicates,
         unread=frozenset(live.unread),
         namespaces=live.namespaces,
         git_only=live.git_only,
         history=not git.shallow,
-        git_context={kind: tuple(objs) for kind, objs in git_context.items()},
+        git_context={kind: tuple(objs) for kind, objs in joined.git_context.items()},
         timeline=git.timeline,
+        managed=managed_by,
+        ignored=ignored,
+        progress=tuple(p.detail for p in controllers.progress),
     )

@@ -146,7 +146,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         commit=git.commit,
         tool_version=version(),
         partial_reasons=_partial_reasons(live, git),
-        notes=live.notes + git.notes + not_run + result.notes,
+        notes=live.notes + git.notes + inventory.progress + not_run + result.notes,
         rules=result.judged,
         resources=len(inventory.resources),
         apps=git.apps,

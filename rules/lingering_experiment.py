@@ -6,6 +6,9 @@ Signals: `fault` on an HTTP route, `mirror`/`mirrors`, or a name with a whole wo
 `max-age-days` (see MA306 for how the date is found; mass commits of more than
 `mass-commit-files` files are ignored).
 
+Objects a controller generates are skipped, and names of objects an Argo Rollout manages
+do not count (a Rollout's `canary` subset is permanent by design).
+
 Rationale: experiments are meant to end. Faults left on hurt users; mirrors double the
 load on the mirror target; "tmp" and "canary" config outlives its reason.
 
@@ -35,7 +38,7 @@ OPTIONS = {
 }
 
 
-def _signals(resource: Any, words: set[str]) -> list[str]:
+def _signals(resource: Any, words: set[str], managed: bool) -> list[str]:
     found = []
     for i, route in http_routes(resource.spec) if resource.key.kind == "VirtualService" else ():
         if route.get("fault"):
@@ -43,7 +46,7 @@ def _signals(resource: Any, words: set[str]) -> list[str]:
         if route.get("mirror") or route.get("mirrors"):
             found.append(f"mirroring at spec.http[{i}]")
     hits = sorted(set(_WORD_SPLIT.split(resource.key.name.lower())) & words)
-    if hits:
+    if hits and not managed:
         found.append(f"experimental name ({', '.join(hits)})")
     return found
 
@@ -53,7 +56,10 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     for r in inventory.resources:
         if r.key.kind not in ("VirtualService", "DestinationRule"):
             continue
-        signals = _signals(r, words)
+        managed = inventory.managed.get(r.key)
+        if managed is not None and managed.generated:
+            continue  # a controller's own objects (Flagger's `<name>-canary` rules)
+        signals = _signals(r, words, managed is not None)
         if not signals:
             continue
         stale = inventory.unchanged(r, options["mass-commit-files"])

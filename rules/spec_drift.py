@@ -3,7 +3,10 @@
 Rationale: a hand edit in the cluster (kubectl edit, a console, a hotfix) that Git does
 not know about; the next sync silently reverts it, or it silently outlives its reason.
 Comparison is on normalized specs: key order, apiVersion, zero/empty values and
-server or GitOps-controller metadata never count as drift.
+server or GitOps-controller metadata never count as drift, nor do fields a progressive
+delivery controller writes (the route weights an Argo Rollout manages, the
+rollouts-pod-template-hash of its subsets, whatever a controller generates): the evidence
+lists those as left out, and why.
 
 Fix: commit the live change to the repo if it is wanted, else re-sync from Git.
 """
@@ -35,6 +38,13 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             ],
             "total": len(resource.drift),
         }
+        left_out = inventory.ignored.get(resource.key)
+        if left_out:
+            managed = inventory.managed[resource.key]
+            evidence["left_out"] = {
+                "paths": [d.path for d in left_out],
+                "why": f"written by {managed.controller}",
+            }
         declared = inventory.duplicates.get(resource.key)
         if declared and resource.manifest is not None:
             evidence["compared_with"] = (

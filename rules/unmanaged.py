@@ -1,5 +1,8 @@
 """A live mesh resource with no manifest in the GitOps repo.
 
+Objects a controller generates (a controller `ownerReference`, or Flagger's VirtualService
+and DestinationRules of a Canary) are not unmanaged: their source is the controlling object.
+
 Rationale: config applied by hand (a hotfix, a copy, an experiment) is invisible to
 review, is lost on the next cluster rebuild, and nobody knows whether it is still needed.
 
@@ -23,5 +26,6 @@ NEEDS = Needs(cluster=True)
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for resource in inventory.resources:
-        if resource.state is SyncState.LIVE_ONLY:
+        managed = inventory.managed.get(resource.key)
+        if resource.state is SyncState.LIVE_ONLY and not (managed and managed.generated):
             yield Problem(resource, f"{resource.key} is live but has no manifest in the repo")

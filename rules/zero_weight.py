@@ -6,6 +6,11 @@ of the manifest (mass commits of more than `mass-commit-files` files, and commit
 leave the document's spec unchanged, are ignored); for live-only resources the newest
 managedFields time, else creationTimestamp. The evidence says which date was used.
 
+Routes whose weights a progressive-delivery controller writes (an Argo Rollout's
+`trafficRouting.istio` routes, Flagger's and any other generated VirtualService) are
+skipped: their canary leg rests at 0% by design. A 0% leg last written by such a
+controller that no Rollout or Canary manages any more is a leftover: the evidence says so.
+
 Rationale: a 0% leg is a canary that finished or was abandoned: it keeps a subset, a
 DestinationRule and often a Deployment alive for nothing.
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from auditor.controllers import left_by, managed_route
 from auditor.inventory import Inventory
 from auditor.model import Problem
 from auditor.routes import PROTOCOLS
@@ -32,9 +38,12 @@ OPTIONS = {"min-age-days": 14, "mass-commit-files": 50}
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
         spec = vs.spec
+        managed = inventory.managed.get(vs.key)
         zero = []
         for proto in PROTOCOLS:
             for i, rule in enumerate(spec.get(proto) or []):
+                if managed_route(managed, proto, i):
+                    continue  # the controller's canary leg rests at 0% between rollouts
                 entries = [e for e in (rule or {}).get("route") or [] if isinstance(e, dict)]
                 if len(entries) < 2 or not any(e.get("weight") for e in entries):
                     continue
@@ -48,6 +57,10 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         stale = inventory.unchanged(vs, options["mass-commit-files"])
         if stale is None or stale.days < options["min-age-days"]:
             continue
+        evidence = stale.evidence()
+        writer = left_by(vs.live)
+        if writer is not None:
+            evidence["left_by"] = f"{writer}; no Rollout or Canary manages this route now"
         for locator, entry in zero:
             dest = entry.get("destination") or {}
             target = dest.get("host", "?") + (
@@ -57,5 +70,5 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 vs,
                 f"{vs.key} sends 0% to {target}, unchanged for {int(stale.days)} days",
                 locator,
-                {"destination": dest, **stale.evidence()},
+                {"destination": dest, **evidence},
             )

@@ -1,0 +1,226 @@
+"""What progressive-delivery controllers manage on purpose, so it is never judged as a leftover.
+
+Argo Rollouts (`Rollout.spec.strategy.canary.trafficRouting.istio`) owns the weights of
+the VirtualService routes it names (the canary leg rests at 0% between rollouts) and
+writes `rollouts-pod-template-hash` into the canary/stable subsets of the DestinationRule
+it names. Flagger (`Canary`) generates the VirtualService `<service>` and the
+DestinationRules `<service>-primary`/`<service>-canary`, with a controller
+ownerReference to the Canary. Any object whose ownerReferences name a controller
+(`controller: true`) is generated: its spec is the controller's, not a hand edit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.model import ObjectKey
+
+ROLLOUT_HASH = "rollouts-pod-template-hash"
+CONTROLLER_KINDS = frozenset({"Rollout", "Canary"})
+# Field managers that write routes on a controller's behalf.
+MANAGERS = {"rollouts-controller": "Argo Rollouts", "flagger": "Flagger"}
+_WEIGHT = re.compile(r"^spec\.(http|tls|tcp)\[(\d+)\]\.route\[\d+\]\.weight$")
+_HASH = re.compile(r'^spec\.subsets\[(\d+)\]\.labels\["' + ROLLOUT_HASH + r'"\]$')
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _name_ns(ref: Any, namespace: str) -> tuple[str, str]:
+    """A Rollout's reference `name` or `name.namespace` (Argo Rollouts allows both)."""
+    name = str(ref or "")
+    if "." in name:
+        name, _, namespace = name.partition(".")
+    return name, namespace
+
+
+@dataclass
+class Managed:
+    """What one controller owns of one VirtualService or DestinationRule."""
+
+    controller: str
+    # VirtualService: (protocol, route index) pairs whose weights it writes; None = all.
+    routes: set[tuple[str, int]] | None = field(default_factory=set)
+    # DestinationRule: subsets whose rollouts-pod-template-hash label it writes.
+    subsets: set[str] = field(default_factory=set)
+    # The whole object is generated (Flagger, any ownerReference controller).
+    generated: bool = False
+
+
+@dataclass
+class Progress:
+    """A rollout in flight, for the scan notes."""
+
+    controller: str
+    detail: str
+
+
+class Controllers:
+    """Which VirtualServices, routes, DestinationRules and subsets controllers manage."""
+
+    def __init__(
+        self, rollouts: Iterable[dict[str, Any]], canaries: Iterable[dict[str, Any]]
+    ) -> None:
+        self._vs: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        self._dr: dict[tuple[str, str], list[tuple[str, set[str]]]] = {}
+        self._generated: dict[tuple[str, str, str], str] = {}
+        self.known: set[str] = set()
+        self.progress: list[Progress] = []
+        for rollout in rollouts:
+            self._rollout(rollout)
+        for canary in canaries:
+            self._canary(canary)
+
+    def _rollout(self, obj: dict[str, Any]) -> None:
+        meta = _dict(obj.get("metadata"))
+        namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
+        label = f"Rollout {namespace}/{name}"
+        self.known.add(label)
+        canary = _dict(_dict(_dict(obj.get("spec")).get("strategy")).get("canary"))
+        istio = _dict(_dict(canary.get("trafficRouting")).get("istio"))
+        services = [_dict(istio.get("virtualService"))] + [
+            _dict(v) for v in _list(istio.get("virtualServices"))
+        ]
+        for vs in (v for v in services if v.get("name")):
+            key = _name_ns(vs["name"], namespace)
+            self._vs.setdefault(key, []).append((label, vs))
+        dr = _dict(istio.get("destinationRule"))
+        if dr.get("name"):
+            subsets = {
+                str(dr.get("canarySubsetName") or "canary"),
+                str(dr.get("stableSubsetName") or "stable"),
+            }
+            self._dr.setdefault(_name_ns(dr["name"], namespace), []).append((label, subsets))
+        status = _dict(obj.get("status"))
+        weights = _dict(_dict(status.get("canary")).get("weights"))
+        canary_weight = _dict(weights.get("canary")).get("weight")
+        if status.get("phase") in ("Progressing", "Paused") or (
+            isinstance(canary_weight, int) and 0 < canary_weight < 100
+        ):
+            step = status.get("currentStepIndex")
+            self.progress.append(
+                Progress(
+                    label,
+                    f"{label} is {str(status.get('phase') or 'progressing').lower()}"
+                    + (f" at step {step}" if step is not None else "")
+                    + (f", canary weight {canary_weight}%" if canary_weight is not None else ""),
+                )
+            )
+
+    def _canary(self, obj: dict[str, Any]) -> None:
+        meta = _dict(obj.get("metadata"))
+        namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
+        label = f"Canary {namespace}/{name}"
+        self.known.add(label)
+        spec = _dict(obj.get("spec"))
+        service = str(
+            _dict(spec.get("service")).get("name")
+            or _dict(spec.get("targetRef")).get("name")
+            or name
+        )
+        for kind, generated in (
+            ("VirtualService", service),
+            ("DestinationRule", f"{service}-primary"),
+            ("DestinationRule", f"{service}-canary"),
+        ):
+            self._generated[(kind, namespace, generated)] = label
+        status = _dict(obj.get("status"))
+        if status.get("phase") in ("Progressing", "Promoting", "Finalising", "WaitingPromotion"):
+            weight = status.get("canaryWeight")
+            self.progress.append(
+                Progress(
+                    label, f"{label} is {str(status['phase']).lower()}, canary weight {weight}%"
+                )
+            )
+
+    def of(self, key: ObjectKey, obj: dict[str, Any]) -> Managed | None:
+        """What a controller manages of this object, None when nothing manages it."""
+        owner = _owner_reference(obj, key.namespace)
+        if owner is None:
+            owner = self._generated.get((key.kind, key.namespace, key.name))
+        if owner is not None:
+            return Managed(owner, routes=None, generated=True)
+        if key.kind == "VirtualService" and (key.name, key.namespace) in self._vs:
+            managed = Managed(", ".join(label for label, _ in self._vs[(key.name, key.namespace)]))
+            for _, ref in self._vs[(key.name, key.namespace)]:
+                managed.routes = _routes(ref, _dict(obj.get("spec")), managed.routes)
+            return managed
+        if key.kind == "DestinationRule" and (key.name, key.namespace) in self._dr:
+            found = self._dr[(key.name, key.namespace)]
+            return Managed(
+                ", ".join(label for label, _ in found), subsets=set().union(*(s for _, s in found))
+            )
+        return None
+
+
+def _owner_reference(obj: dict[str, Any], namespace: str) -> str | None:
+    for ref in _list(_dict(obj.get("metadata")).get("ownerReferences")):
+        ref = _dict(ref)
+        if ref.get("controller") is True and ref.get("kind") and ref.get("name"):
+            return f"{ref['kind']} {namespace}/{ref['name']}"
+    return None
+
+
+def _routes(
+    ref: dict[str, Any], spec: dict[str, Any], found: set[tuple[str, int]] | None
+) -> set[tuple[str, int]] | None:
+    """The routes a Rollout's virtualService reference names (all HTTP routes when it
+    names none, as Argo Rollouts does for a single-route VirtualService)."""
+    if found is None:
+        return None
+    names = {str(n) for n in _list(ref.get("routes"))}
+    http = _list(spec.get("http"))
+    if not names:
+        found |= {("http", i) for i in range(len(http))}
+    found |= {("http", i) for i, r in enumerate(http) if _dict(r).get("name") in names}
+    if ref.get("tlsRoutes"):
+        found |= {("tls", i) for i in range(len(_list(spec.get("tls"))))}
+    if ref.get("tcpRoutes"):
+        found |= {("tcp", i) for i in range(len(_list(spec.get("tcp"))))}
+    return found
+
+
+def managed_route(managed: Managed | None, protocol: str, index: int) -> bool:
+    """Whether a controller writes this route's weights."""
+    if managed is None:
+        return False
+    return managed.routes is None or (protocol, index) in managed.routes
+
+
+def controller_fields(managed: Managed | None, obj: dict[str, Any], path: str) -> bool:
+    """Whether a drifted field (a path as spec_diff names it) is one the controller writes."""
+    if managed is None:
+        return False
+    if managed.generated:
+        return True
+    weight = _WEIGHT.match(path)
+    if weight is not None:
+        return managed_route(managed, weight.group(1), int(weight.group(2)))
+    hashed = _HASH.match(path)
+    if hashed is not None:
+        subsets = _list(_dict(obj.get("spec")).get("subsets"))
+        index = int(hashed.group(1))
+        return index < len(subsets) and _dict(subsets[index]).get("name") in managed.subsets
+    return False
+
+
+def left_by(obj: dict[str, Any] | None) -> str | None:
+    """The controller whose field manager last wrote this object, when one did."""
+    entries = [_dict(f) for f in _list(_dict((obj or {}).get("metadata")).get("managedFields"))]
+    writes = [
+        (str(f.get("time") or ""), MANAGERS[f["manager"]])
+        for f in entries
+        if f.get("manager") in MANAGERS
+    ]
+    if not writes:
+        return None
+    when, who = max(writes)
+    return f"{who} (field manager, last write {when[:10] or 'unknown'})"
