@@ -18,7 +18,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from auditor.errors import SourceError
-from auditor.model import ACTIVE, Finding, Status
+from auditor.model import ACTIVE, Finding, Severity, Status
 
 migrations = Migrations("mesh-audit")
 
@@ -132,6 +132,47 @@ def m003_lifecycle(db: Database) -> None:
     )
 
 
+SEVERITY_RANK = "CASE severity " + " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity) + " END"
+VIEWS = {
+    "active_findings": f"""
+        SELECT fingerprint, cluster, owner, severity, {SEVERITY_RANK} AS severity_rank, rule,
+               rule_name, kind, namespace, name, status, ticket_key, first_seen, last_seen,
+               CAST(julianday(last_seen) - julianday(first_seen) AS INTEGER) AS age_days,
+               source_path, source_line, message, evidence
+        FROM findings WHERE status IN ('open', 'ticketed')""",
+    "findings_by_owner": f"""
+        SELECT cluster, COALESCE(owner, '(no owner)') AS owner,
+               SUM(status IN ('open', 'ticketed')) AS active,
+               SUM(status = 'open') AS open, SUM(status = 'ticketed') AS ticketed,
+               SUM(status = 'waived') AS waived, SUM(status = 'resolved') AS resolved,
+               SUM(status = 'retired') AS retired,
+               MAX(CASE WHEN status IN ('open', 'ticketed') THEN {SEVERITY_RANK} END)
+                   AS worst_active_rank,
+               MIN(CASE WHEN status IN ('open', 'ticketed') THEN first_seen END)
+                   AS oldest_active_since
+        FROM findings GROUP BY cluster, COALESCE(owner, '(no owner)')""",
+    "scan_history": """
+        SELECT id, cluster, origin, finished_at, repo, "commit", complete, resources,
+               findings, new, reopened, resolved, waived,
+               (SELECT COUNT(*) FROM sightings s JOIN findings f USING (fingerprint)
+                 WHERE s.scan_id = scans.id AND f.severity IN ('high', 'critical'))
+                 AS high_or_critical
+        FROM scans""",
+}
+
+
+@migrations()
+def m005_review(db: Database) -> None:
+    """Field-precise locations, links Datasette can follow, and views for the review."""
+    db["findings"].add_column("source_column", int)
+    db["findings"].add_column("source_end_line", int)
+    db["finding_events"].add_foreign_key("scan_id", "scans", "id")
+    db["findings"].add_foreign_key("ticket_key", "tickets", "key")
+    db["finding_events"].create_index(["scan_id"])
+    for name, sql in VIEWS.items():
+        db.create_view(name, " ".join(sql.split()))
+
+
 @dataclass(frozen=True)
 class ScanRecord:
     """What the store keeps about one scan (counts are filled in by `record`)."""
@@ -221,6 +262,8 @@ def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
         "evidence": json.dumps(f.evidence, default=str),
         "source_path": f.source.path if f.source else None,
         "source_line": f.source.line if f.source else None,
+        "source_column": f.source.column if f.source else None,
+        "source_end_line": f.source.end_line if f.source else None,
         "source_commit": f.source.commit if f.source else None,
         "source_author": f.source.author if f.source else None,
         "last_scan_id": scan_id,

@@ -34,6 +34,7 @@ def test_schema_is_migrated_once(scenario: Scenario) -> None:
         "m001_initial",
         "m002_waivers",
         "m003_lifecycle",
+        "m005_review",
     ]
     assert len(tables["scans"]) == 2 and len(tables["sightings"]) == 12
 
