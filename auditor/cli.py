@@ -70,7 +70,7 @@ def _exit_code(scan: dict[str, Any], rows: list[dict[str, Any]], fail_on: str) -
 def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
     scan_doc = json_report.scan(scan)
     if fmt == "sarif":
-        json_report.write(sarif.document(sort_rows(rows), CATALOG, version()), sys.stdout)
+        json_report.write(sarif.document(sort_rows(rows), CATALOG, version(), scan_doc), sys.stdout)
     elif fmt == "json":
         json_report.write(
             {"scan": scan_doc, "findings": [json_report.finding(r) for r in sort_rows(rows)]},
@@ -211,27 +211,76 @@ def scan(
     ctx.exit(_scan(req, fmt, fail_on, metrics_file, last=is_console_script(ctx)))
 
 
+STATUS_CHOICES = ("active", *(s.value for s in Status), "all")
+
+
+def _rule_ids(_ctx: click.Context, _param: click.Parameter, refs: tuple[str, ...]) -> list[str]:
+    ids = {ref: r.id for r in CATALOG for ref in (r.id, r.name)}
+    unknown = [ref for ref in refs if ref not in ids]
+    if unknown:
+        raise click.BadParameter(f"unknown rule {unknown[0]!r} (see `mesh-audit rules`)")
+    return list(dict.fromkeys(ids[ref] for ref in refs))
+
+
 @cli.command()
 @db_option
 @click.option(
     "--status",
-    type=click.Choice([*(s.value for s in Status), "all"]),
-    default="open",
+    type=click.Choice(STATUS_CHOICES),
+    default="active",
     show_default=True,
+    help="active = open or ticketed (still to be fixed).",
 )
 @click.option("--owner", help="Only findings of this owner.")
-@click.option("--rule", help="Only this rule (ID or name).")
-@click.option("--cluster", help="Only this cluster.")
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    callback=_rule_ids,
+    help="Only this rule, ID or name (repeatable).",
+)
+@click.option("--cluster", "clusters", multiple=True, help="Only this cluster (repeatable).")
+@click.option(
+    "-n", "--namespace", "namespaces", multiple=True, help="Only this namespace (repeatable)."
+)
+@click.option(
+    "--severity",
+    "severities",
+    multiple=True,
+    type=click.Choice([s.value for s in Severity]),
+    help="Only this severity (repeatable).",
+)
+@click.option(
+    "--kind", "kinds", multiple=True, help="Only this kind, e.g. VirtualService (repeatable)."
+)
 @format_option
 @debug_option
 def findings(
-    db: Path, status: str, owner: str | None, rule: str | None, cluster: str | None, fmt: str | None
+    db: Path,
+    status: str,
+    owner: str | None,
+    rules: list[str],
+    clusters: tuple[str, ...],
+    namespaces: tuple[str, ...],
+    severities: tuple[str, ...],
+    kinds: tuple[str, ...],
+    fmt: str | None,
 ) -> None:
-    """List stored findings.
+    """List stored findings: by default the active ones (open or ticketed).
 
-    Example: mesh-audit findings --status all --owner team-payments --format json
+    Example: mesh-audit findings --cluster prod -n payments --severity high --format json
     """
-    rows = store.query(db, None if status == "all" else status, owner, rule, cluster)
+    statuses = {"all": None, "active": store.TO_FIX}.get(status, status)
+    rows = store.query(
+        db,
+        statuses,
+        owner,
+        rules,
+        clusters,
+        namespaces=namespaces,
+        severities=severities,
+        kinds=kinds,
+    )
     if output_format(fmt) == "json":
         docs = [json_report.finding(r, with_resolved=True) for r in sort_rows(rows)]
         json_report.write({"findings": docs}, sys.stdout)
