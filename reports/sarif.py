@@ -85,10 +85,9 @@ def _scan_parts(scan: dict[str, Any]) -> dict[str, Any]:
     """What the scan itself says: which analysis this is, whether it read everything,
     and which commit of which repository it read."""
     reasons = scan["partial_reasons"]
+    source = scan["origin"].split(":", 1)[0]  # cluster or dump; a dump's path is not stable
     parts: dict[str, Any] = {
-        "automationDetails": {
-            "id": f"mesh-audit/{scan['cluster']}/{scan['origin']}/{scan['finished_at']}"
-        },
+        "automationDetails": {"id": f"mesh-audit/{scan['cluster']}/{source}/{scan['finished_at']}"},
         "invocations": [
             {
                 "executionSuccessful": bool(scan["complete"]),
