@@ -171,6 +171,7 @@ def m005_review(db: Database) -> None:
     db["finding_events"].add_foreign_key("scan_id", "scans", "id")
     db["findings"].add_foreign_key("ticket_key", "tickets", "key")
     db["finding_events"].create_index(["scan_id"])
+    db["tickets"].add_column("clusters", str)
     for name, sql in VIEWS.items():
         db.create_view(name, " ".join(sql.split()))
 
@@ -419,15 +420,34 @@ def _read_only(path: Path) -> Database:
     return db
 
 
-def ticket_candidates(
-    path: Path, period: str
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Open findings not ticketed yet, plus this period's tickets with their findings."""
+@dataclass(frozen=True)
+class TicketInputs:
+    """What tickets are made from: the active findings of the selected clusters, this
+    period's tickets (each with the rows it lists), and the last scan of each cluster
+    (repo, commit and context for links and commands)."""
+
+    rows: list[dict[str, Any]]
+    tickets: dict[str, dict[str, Any]]
+    scans: dict[str, dict[str, Any]]
+
+
+def ticket_candidates(path: Path, period: str, clusters: Sequence[str] = ()) -> TicketInputs:
+    """Active findings (open or ticketed) by cluster, then resource, with the inputs above."""
     db = _read_only(path)
     try:
         if not db["tickets"].exists():
             raise SourceError(f"{path} predates tickets: run `mesh-audit scan` once to migrate it")
-        rows = list(db.query("SELECT * FROM findings WHERE status = 'open'"))
+        where, args = [f"status IN ({', '.join('?' * len(TO_FIX))})"], list(TO_FIX)
+        if clusters:
+            where.append(f"cluster IN ({', '.join('?' * len(clusters))})")
+            args += clusters
+        rows = list(
+            db.query(
+                f"SELECT * FROM findings WHERE {' AND '.join(where)} "
+                "ORDER BY cluster, kind, namespace, name, rule, locator",
+                args,
+            )
+        )
         tickets = {
             t["key"]: dict(t) for t in db.query("SELECT * FROM tickets WHERE period = ?", [period])
         }
@@ -437,7 +457,13 @@ def ticket_candidates(
             ticket["rows"] = list(
                 db.query(f"SELECT * FROM findings WHERE fingerprint IN ({marks})", fps)
             )
-        return rows, tickets
+        scans = {
+            s["cluster"]: dict(s)
+            for s in db.query(
+                "SELECT * FROM scans WHERE id IN (SELECT MAX(id) FROM scans GROUP BY cluster)"
+            )
+        }
+        return TicketInputs(rows, tickets, scans)
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"cannot read database {path}: {exc}") from None
     finally:
@@ -447,7 +473,8 @@ def ticket_candidates(
 def record_tickets(
     path: Path, tickets: Sequence[dict[str, Any]], now: str, lock_timeout: float = 30.0
 ) -> None:
-    """Store tickets and mark their new findings `ticketed`, in one transaction."""
+    """Store tickets; each listed finding points at its ticket, and open ones become
+    `ticketed` (with an event), in one transaction."""
     db = _connect(path, lock_timeout)
     try:
         with _write(db, path, lock_timeout):
@@ -457,13 +484,19 @@ def record_tickets(
             )
             events = []
             for t in tickets:
-                for fingerprint in t["new"]:
-                    db.conn.execute(
+                for fingerprint in json.loads(t["fingerprints"]):
+                    opened = db.conn.execute(
                         "UPDATE findings SET status = 'ticketed', ticket_key = ? "
-                        "WHERE fingerprint = ?",
+                        "WHERE fingerprint = ? AND status = 'open'",
                         [t["key"], fingerprint],
-                    )
-                    events.append(_event(fingerprint, None, now, "open", "ticketed", t["key"]))
+                    ).rowcount
+                    if opened:
+                        events.append(_event(fingerprint, None, now, "open", "ticketed", t["key"]))
+                    else:
+                        db.conn.execute(
+                            "UPDATE findings SET ticket_key = ? WHERE fingerprint = ?",
+                            [t["key"], fingerprint],
+                        )
             db["finding_events"].insert_all(events)
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"cannot write database {path}: {exc}") from None
