@@ -236,14 +236,23 @@ def report() -> None:
     """
 
 
+def _report_month(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value in ("previous", "current"):
+        this = clock.stamp()
+        return monthly.previous_month(this) if value == "previous" else this[:7]
+    return month_value(ctx, param, value)
+
+
 @report.command(name="monthly")
 @db_option
 @click.option(
     "--month",
-    default=lambda: clock.stamp()[:7],
-    callback=month_value,
-    help="YYYY-MM [default: this month].",
+    default="previous",
+    show_default=True,
+    callback=_report_month,
+    help="previous (the month that just ended: what a run on the 1st wants), current, or YYYY-MM.",
 )
+@cluster_filter
 @click.option(
     "--format",
     "fmt",
@@ -252,12 +261,13 @@ def report() -> None:
     show_default=True,
 )
 @debug_option
-def report_monthly(db: Path, month: str, fmt: str) -> None:
-    """New, resolved, retired and still-open findings per owner and rule, and the trend.
+def report_monthly(db: Path, month: str, clusters: tuple[str, ...], fmt: str) -> None:
+    """The month's new, resolved and active findings for the fleet and each cluster:
+    trends by severity, teams ranked by active findings, time to resolve, the oldest.
 
-    Example: mesh-audit report monthly --month 2026-11 --format html > report.html
+    Example: mesh-audit report monthly --month previous --format html > report.html
     """
-    data = monthly.build(db, month)
+    data = monthly.build(db, month, clusters)
     if fmt == "json":
         json_report.write(data.as_dict(), sys.stdout)
     else:

@@ -431,6 +431,12 @@ class TicketInputs:
     scans: dict[str, dict[str, Any]]
 
 
+def _last_scans(db: Database) -> dict[str, dict[str, Any]]:
+    """Each cluster's last scan: the repo, commit and context links and commands use."""
+    sql = "SELECT * FROM scans WHERE id IN (SELECT MAX(id) FROM scans GROUP BY cluster)"
+    return {s["cluster"]: dict(s) for s in db.query(sql)}
+
+
 def ticket_candidates(path: Path, period: str, clusters: Sequence[str] = ()) -> TicketInputs:
     """Active findings (open or ticketed) by cluster, then resource, with the inputs above."""
     db = _read_only(path)
@@ -457,13 +463,7 @@ def ticket_candidates(path: Path, period: str, clusters: Sequence[str] = ()) -> 
             ticket["rows"] = list(
                 db.query(f"SELECT * FROM findings WHERE fingerprint IN ({marks})", fps)
             )
-        scans = {
-            s["cluster"]: dict(s)
-            for s in db.query(
-                "SELECT * FROM scans WHERE id IN (SELECT MAX(id) FROM scans GROUP BY cluster)"
-            )
-        }
-        return TicketInputs(rows, tickets, scans)
+        return TicketInputs(rows, tickets, _last_scans(db))
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"cannot read database {path}: {exc}") from None
     finally:
@@ -521,14 +521,18 @@ def mark_retiring(path: Path, resources: Sequence[tuple[str, str, str]], branch:
         db.conn.close()
 
 
-def history(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """All findings and all status events, oldest event first (for reports)."""
+def history(
+    path: Path,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """All findings, all status events (oldest first) and each cluster's last scan."""
     db = _read_only(path)
     try:
         if not db["finding_events"].exists():
             raise SourceError(f"{path} predates history: run `mesh-audit scan` once to migrate it")
-        return list(db.query("SELECT * FROM findings")), list(
-            db.query("SELECT * FROM finding_events ORDER BY at, id")
+        return (
+            list(db.query("SELECT * FROM findings")),
+            list(db.query("SELECT * FROM finding_events ORDER BY at, id")),
+            _last_scans(db),
         )
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"cannot read database {path}: {exc}") from None
