@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -94,6 +95,7 @@ def _scan(
     metrics_file: Path | None = None,
     *,
     last: bool = False,
+    pushgateway: str | None = None,
 ) -> int:
     """Scan, write the output, and return the exit code; `last` (the process's last
     command) exits right here, while the scan's objects are still referenced."""
@@ -101,13 +103,19 @@ def _scan(
         with counter() as advance:
             outcome = run_scan(req, CATALOG, advance)
     except AuditError:
+        failed = metrics.render(req.live.cluster_name or "", None, [])
         if metrics_file is not None:
-            metrics.write(metrics_file, metrics.render(req.live.cluster_name or "", None, []))
+            metrics.write(metrics_file, failed)
+        if pushgateway:
+            with contextlib.suppress(AuditError):  # the scan's own error is the one to report
+                metrics.push(pushgateway, req.live.cluster_name or "", failed)
         raise
+    text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
     if metrics_file is not None:
-        text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
         metrics.write(metrics_file, text)
     _render_scan(outcome.scan, outcome.findings, output_format(fmt))
+    if pushgateway:
+        metrics.push(pushgateway, outcome.scan["cluster"], text)
     code = _exit_code(outcome.scan, outcome.findings, fail_on)
     if last:
         hard_exit(code)
@@ -155,6 +163,13 @@ def _scan(
     help="Also write Prometheus metrics here (node_exporter textfile collector).",
 )
 @click.option(
+    "--pushgateway",
+    metavar="URL",
+    envvar="MESH_AUDIT_PUSHGATEWAY",
+    help="Also push the metrics to this Prometheus Pushgateway (job mesh-audit, "
+    "grouped by cluster; env MESH_AUDIT_PUSHGATEWAY).",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(["none", "new", *(s.value for s in Severity)]),
     default="none",
@@ -186,6 +201,7 @@ def scan(
     config: Path | None,
     fmt: str | None,
     metrics_file: Path | None,
+    pushgateway: str | None,
     fail_on: str,
     lock_timeout: float,
 ) -> None:
@@ -208,7 +224,8 @@ def scan(
     req = ScanRequest(
         repo=repo, db=db, live=live, ref=ref, paths=paths, config=config, lock_timeout=lock_timeout
     )
-    ctx.exit(_scan(req, fmt, fail_on, metrics_file, last=is_console_script(ctx)))
+    last = is_console_script(ctx)
+    ctx.exit(_scan(req, fmt, fail_on, metrics_file, last=last, pushgateway=pushgateway))
 
 
 STATUS_CHOICES = ("active", *(s.value for s in Status), "all")
