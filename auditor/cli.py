@@ -40,6 +40,7 @@ from rules import CATALOG
         "tickets": "auditor.cli_monthly:tickets_command",
         "retire": "auditor.cli_monthly:retire",
         "report": "auditor.cli_monthly:report",
+        "browse": "auditor.browse:browse",
     },
 )
 @click.version_option(package_name="mesh-audit", prog_name="mesh-audit")
