@@ -78,10 +78,16 @@ def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node, yaml.Node] | No
 
 
 def _last(node: yaml.Node) -> yaml.Node:
-    """The last leaf under `node`: block collections end where the next token begins."""
+    """The last leaf under `node`: block collections end where the next token begins.
+    An alias back to an enclosing node (`&a [1, *a]`) ends the walk."""
+    seen = set()
     while isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.value:
+        seen.add(id(node))
         last = node.value[-1]
-        node = last[1] if isinstance(last, tuple) else last
+        child = last[1] if isinstance(last, tuple) else last
+        if id(child) in seen:
+            break
+        node = child
     return node
 
 

@@ -91,6 +91,14 @@ def test_locate_not_a_document_start_or_broken() -> None:
     assert locate('{"spec": {"hosts": ["x"]}}', 1, "spec.hosts[0]") == Location(1, 21, 1)
 
 
+def test_locate_odd_documents() -> None:
+    # A recursive alias, duplicate keys, a scalar document: positions, never a crash.
+    assert locate("a: &x [1, *x]\n", 1, "a") == Location(1, 1, 1)
+    assert locate("a: 1\na: 2\n", 1, "a") == Location(1, 1, 1)
+    assert locate("just text\n", 1, "spec.x") == Location(1, 1, 1)
+    assert locate("a:\n  - b: |\n      two\n      lines\n", 1, "a[0].b") == Location(2, 5, 4)
+
+
 def test_steps() -> None:
     assert steps('spec.http[0].route[1]["a.b"].x') == ["spec", "http", 0, "route", 1, "a.b", "x"]
 
