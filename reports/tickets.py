@@ -100,92 +100,82 @@ class _Context:
         return self.scan(cluster).get("context") or cluster
 
 
-def _resource_blocks(ctx: _Context, rows: list[dict[str, Any]]) -> list[Block]:
-    first = rows[0]
-    kind, ns, name, cluster = first["kind"], first["namespace"], first["name"], first["cluster"]
-    kubectl = f"kubectl --context {ctx.context(cluster)} -n {ns}"
-    resource = f"{kind.lower()}.{ISTIO_GROUP} {name}"
-    blocks: list[Block] = [("h3", f"{kind} {ns}/{name}")]
-    if first["source_path"]:
-        author = f" by {first['source_author']}" if first.get("source_author") else ""
-        commit = (first["source_commit"] or "")[:10]
-        blocks.append(
-            (
-                "p",
-                [
-                    "Manifest: ",
-                    ctx.link(first),
-                    f" (last changed in {commit}{author}).",
-                ],
-            )
-        )
-    else:
-        blocks.append(("p", ["Live only: no manifest in the GitOps repo."]))
+def _findings(ctx: _Context, rows: list[dict[str, Any]]) -> list[Block]:
+    """The resource's findings: a table to scan, then each one in words."""
     table = []
+    items: list[tuple[int, list[Inline]]] = []
     for r in rows:
         age = _days(r["first_seen"], ctx.today)
         since = "new this period" if ctx.ticket.new_this_period(r) else f"open {age} days"
         where = ctx.link(r) if r["source_path"] else ("code", r["locator"] or "live object")
         table.append([r["severity"], f"{r['rule']} {r['rule_name']}", since, where])
-    blocks.append(("table", (["severity", "rule", "age", "where"], table)))
-    items: list[tuple[int, list[Inline]]] = []
-    for r in rows:
-        evidence = json.loads(r["evidence"] or "{}")
         rule = ("b", f"{r['rule']} {r['rule_name']}")
         items.append((1, [rule, f" ({r['severity']}): {r['message']}"]))
-        items.append((2, ["Evidence: ", evidence_words(evidence), "."]))
+        items.append((2, ["Evidence: ", evidence_words(json.loads(r["evidence"] or "{}")), "."]))
         if ctx.fixes.get(r["rule"]):
             items.append((2, ["Fix: ", ctx.fixes[r["rule"]]]))
-    blocks.append(("ul", items))
+    return [("table", (["severity", "rule", "age", "where"], table)), ("ul", items)]
+
+
+def _to_fix(rows: list[dict[str, Any]], kubectl: str, resource: str) -> list[Block]:
+    first, cluster = rows[0], rows[0]["cluster"]
     todo: list[tuple[int, list[Inline]]] = []
     if first["source_path"]:
         at = ", ".join(str(n) for n in sorted({r["source_line"] for r in rows}))
         todo.append((1, ["Edit ", ("code", first["source_path"]), f" (line {at}) and merge."]))
     else:
-        todo.append(
-            (1, ["Delete it if nobody needs it: ", ("code", f"{kubectl} delete {resource}")])
-        )
+        delete = ("code", f"{kubectl} delete {resource}")
+        todo.append((1, ["Delete it if nobody needs it: ", delete]))
         todo.append((1, ["Or commit it to the GitOps repo so it is managed."]))
     if any(r["rule"] in RETIRE_RULES for r in rows):
-        todo.append(
-            (
-                1,
-                [
-                    "Or let mesh-audit retire it: ",
-                    ("code", f"mesh-audit retire plan --cluster {cluster}"),
-                    " then ",
-                    (
-                        "code",
-                        f"mesh-audit retire apply --cluster {cluster} --repo PATH-TO-CHECKOUT",
-                    ),
-                ],
-            )
-        )
-    blocks += [("p", [("b", "To fix:")]), ("ul", todo)]
+        plan = ("code", f"mesh-audit retire plan --cluster {cluster}")
+        apply = ("code", f"mesh-audit retire apply --cluster {cluster} --repo PATH-TO-CHECKOUT")
+        todo.append((1, ["Or let mesh-audit retire it: ", plan, " then ", apply]))
+    return [("p", [("b", "To fix:")]), ("ul", todo)]
+
+
+def _to_waive(
+    ctx: _Context, rows: list[dict[str, Any]], kubectl: str, resource: str
+) -> list[Block]:
+    """The `mesh-audit.io/waive` value, one line per rule, ready to paste."""
     until = f"expires={ctx.waive_until};ticket={ctx.ticket.key}"
-    waivers = "\n".join(f"{r['rule']}=accepted for now, see ticket;{until}" for r in rows)
+    lines = [f"{r['rule']}=accepted for now, see ticket;{until}" for r in rows]
+    accept = [("b", "To waive"), " (accept until the expiry), "]
+    if rows[0]["source_path"]:
+        value = "\n".join(f"  {line}" for line in lines)
+        return [
+            ("p", [*accept, "add to the manifest's metadata.annotations:"]),
+            ("code", ("yaml", f"{ANNOTATION}: |\n{value}")),
+        ]
+    value = "\n".join(lines)
+    return [
+        ("p", [*accept, "annotate the live object:"]),
+        ("code", ("sh", f"{kubectl} annotate {resource} {ANNOTATION}='{value}'")),
+    ]
+
+
+def _resource_blocks(ctx: _Context, rows: list[dict[str, Any]]) -> list[Block]:
+    first = rows[0]
+    kind, ns, name = first["kind"], first["namespace"], first["name"]
+    kubectl = f"kubectl --context {ctx.context(first['cluster'])} -n {ns}"
+    resource = f"{kind.lower()}.{ISTIO_GROUP} {name}"
     if first["source_path"]:
-        blocks.append(
-            (
-                "p",
-                [
-                    ("b", "To waive"),
-                    " (accept until the expiry), add to the manifest's metadata.annotations:",
-                ],
-            )
-        )
-        blocks.append(
-            (
-                "code",
-                ("yaml", f"{ANNOTATION}: |\n" + "\n".join(f"  {w}" for w in waivers.splitlines())),
-            )
-        )
+        author = f" by {first['source_author']}" if first.get("source_author") else ""
+        commit = (first["source_commit"] or "")[:10]
+        where = [
+            "Manifest: ",
+            ("code", first["source_path"]),
+            f" (last changed in {commit}{author}).",
+        ]
     else:
-        blocks.append(
-            ("p", [("b", "To waive"), " (accept until the expiry), annotate the live object:"])
-        )
-        blocks.append(("code", ("sh", f"{kubectl} annotate {resource} {ANNOTATION}='{waivers}'")))
-    return blocks
+        where = ["Live only: no manifest in the GitOps repo."]
+    return [
+        ("h3", f"{kind} {ns}/{name}"),
+        ("p", where),
+        *_findings(ctx, rows),
+        *_to_fix(rows, kubectl, resource),
+        *_to_waive(ctx, rows, kubectl, resource),
+    ]
 
 
 def outline(ticket: Any, fixes: Mapping[str, str], today: date) -> list[Block]:
@@ -245,6 +235,11 @@ def _md_inline(pieces: Sequence[Inline]) -> str:
     return "".join(out)
 
 
+def _md_cell(piece: Inline) -> str:
+    """A table cell: a `|` in its text would end the cell."""
+    return _md_inline([piece.replace("|", "\\|") if isinstance(piece, str) else piece])
+
+
 def _jira_escape(text: str) -> str:
     return re.sub(r"([{}\[\]|*_+^~-])", r"\\\1", text)
 
@@ -281,13 +276,12 @@ def _render(blocks: Sequence[Block], inline: Callable[[Sequence[Inline]], str], 
             lines += [*fence, ""]
         elif kind == "table":
             head, rows = payload
-            cell = lambda v: inline([v]).replace("|", "\\|")  # noqa: E731
             if jira:
                 lines.append("||" + "||".join(head) + "||")
-                lines += ["|" + "|".join(cell(v) for v in row) + "|" for row in rows]
+                lines += ["|" + "|".join(inline([v]) for v in row) + "|" for row in rows]
             else:
                 lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+                lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
             lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
