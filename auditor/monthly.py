@@ -7,9 +7,8 @@ numbers means active: open or ticketed (still to be fixed).
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -125,39 +124,99 @@ def _item(row: dict[str, Any], end: str, scans: dict[str, dict[str, Any]]) -> di
     }
 
 
+NO_OWNER = "(no owner)"
+
+
+def _within(events: Sequence[dict[str, Any]], month: str) -> list[dict[str, Any]]:
+    start, end = f"{month}-01T00:00:00Z", _month_end(month)
+    return [e for e in events if start <= e["at"] < end]
+
+
+def _counts(in_month: list[dict[str, Any]], at_end: dict[str, str]) -> dict[str, set[str]]:
+    """Fingerprints new, resolved and retired during the month; open and waived at its end."""
+    counts: dict[str, set[str]] = {
+        k: set() for k in ("new", "resolved", "retired", "open", "waived")
+    }
+    for e in in_month:
+        if e["from_status"] is None:
+            counts["new"].add(e["fingerprint"])
+        elif e["to_status"] in DONE:
+            counts[e["to_status"]].add(e["fingerprint"])
+    for fp, status in at_end.items():
+        if status in OPEN:
+            counts["open"].add(fp)
+        elif status == "waived":
+            counts["waived"].add(fp)
+    return counts
+
+
+def _tally(
+    rows: dict[str, dict[str, Any]],
+    counts: dict[str, set[str]],
+    key: Callable[[dict[str, Any]], str],
+) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(counts, 0))
+    for kind, fps in counts.items():
+        for fp in fps:
+            table[key(rows[fp])][kind] += 1
+    return dict(sorted(table.items()))
+
+
+def _trends(
+    rows: dict[str, dict[str, Any]], events: list[dict[str, Any]], timeline: _Timeline
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per month shown: active findings by severity at its end; new and resolved within it."""
+    by_severity, flow = [], []
+    for m in list(timeline.at_end)[-TREND_MONTHS:]:
+        active = Counter(rows[fp]["severity"] for fp, s in timeline.at_end[m].items() if s in OPEN)
+        by_severity.append({"month": m, **{s.value: active[s.value] for s in Severity}})
+        moved = _within(events, m)
+        flow.append(
+            {
+                "month": m,
+                "new": len({e["fingerprint"] for e in moved if e["from_status"] is None}),
+                "resolved": len({e["fingerprint"] for e in moved if e["to_status"] in DONE}),
+            }
+        )
+    return by_severity, flow
+
+
+def _teams(
+    rows: dict[str, dict[str, Any]],
+    before: dict[str, str],
+    open_by_owner: dict[str, list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Owners ranked by active findings, with last month's count and the worst severity."""
+    now = Counter({owner: len(items) for owner, items in open_by_owner.items()})
+    then = Counter(rows[fp]["owner"] or NO_OWNER for fp, s in before.items() if s in OPEN)
+    return [
+        {
+            "owner": owner,
+            "active": now[owner],
+            "previous": then[owner],
+            "change": now[owner] - then[owner],
+            "worst": max(
+                (i["severity"] for i in open_by_owner.get(owner, [])),
+                key=lambda s: Severity(s).rank,
+                default=None,
+            ),
+        }
+        for owner in sorted(set(now) | set(then), key=lambda o: (-now[o], o))
+    ]
+
+
 def _section(
     rows: dict[str, dict[str, Any]],
     events: list[dict[str, Any]],
     month: str,
     scans: dict[str, dict[str, Any]],
 ) -> Section:
-    start, end = f"{month}-01T00:00:00Z", _month_end(month)
+    end = _month_end(month)
     first = events[0]["at"][:7] if events else month
     months = _months(min(first, month), month)
     timeline = _Timeline(events, months)
-    at_end = timeline.at_end[month]
-    in_month = events[bisect_left([e["at"] for e in events], start) :]
-    in_month = [e for e in in_month if e["at"] < end]
-    counts: dict[str, Counter[str]] = {
-        k: Counter() for k in ("new", "resolved", "retired", "open", "waived")
-    }
-    for e in in_month:
-        if e["from_status"] is None:
-            counts["new"][e["fingerprint"]] = 1
-        elif e["to_status"] in DONE:
-            counts[e["to_status"]][e["fingerprint"]] = 1
-    for fp, status in at_end.items():
-        if status in OPEN:
-            counts["open"][fp] = 1
-        elif status == "waived":
-            counts["waived"][fp] = 1
-    by_owner: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(counts, 0))
-    by_rule: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(counts, 0))
-    for kind, fps in counts.items():
-        for fp in fps:
-            row = rows[fp]
-            by_owner[row["owner"] or "(no owner)"][kind] += 1
-            by_rule[f"{row['rule']} {row['rule_name']}"][kind] += 1
+    in_month = _within(events, month)
+    counts = _counts(in_month, timeline.at_end[month])
     first_seen = {e["fingerprint"]: e["at"] for e in reversed(events) if e["from_status"] is None}
     durations = [
         _days(first_seen[e["fingerprint"]], e["at"])
@@ -173,57 +232,23 @@ def _section(
     ]
     open_by_owner: dict[str, list[dict[str, Any]]] = {}
     for item in still_open:
-        open_by_owner.setdefault(item["owner"] or "(no owner)", []).append(item)
-    shown = months[-TREND_MONTHS:]
-    trend_by_severity = []
-    for m in shown:
-        active = Counter(rows[fp]["severity"] for fp, s in timeline.at_end[m].items() if s in OPEN)
-        trend_by_severity.append({"month": m, **{s.value: active[s.value] for s in Severity}})
-    flow = []
-    for m in shown:
-        lo, hi = f"{m}-01T00:00:00Z", _month_end(m)
-        moved = [e for e in events if lo <= e["at"] < hi]
-        flow.append(
-            {
-                "month": m,
-                "new": len({e["fingerprint"] for e in moved if e["from_status"] is None}),
-                "resolved": len({e["fingerprint"] for e in moved if e["to_status"] in DONE}),
-            }
-        )
+        open_by_owner.setdefault(item["owner"] or NO_OWNER, []).append(item)
+    by_severity, flow = _trends(rows, events, timeline)
     before = timeline.at_end[months[-2]] if len(months) > 1 else {}
-    active_before = Counter(
-        rows[fp]["owner"] or "(no owner)" for fp, s in before.items() if s in OPEN
-    )
-    active_now = Counter(item["owner"] or "(no owner)" for item in still_open)
-    teams = [
-        {
-            "owner": owner,
-            "active": active_now[owner],
-            "previous": active_before[owner],
-            "change": active_now[owner] - active_before[owner],
-            "worst": max(
-                (i["severity"] for i in open_by_owner.get(owner, [])),
-                key=lambda s: Severity(s).rank,
-                default=None,
-            ),
-        }
-        for owner in sorted(set(active_now) | set(active_before), key=lambda o: (-active_now[o], o))
-    ]
     return Section(
         totals={k: len(v) for k, v in counts.items()},
-        by_owner=dict(sorted(by_owner.items())),
-        by_rule=dict(sorted(by_rule.items())),
+        by_owner=_tally(rows, counts, lambda r: r["owner"] or NO_OWNER),
+        by_rule=_tally(rows, counts, lambda r: f"{r['rule']} {r['rule_name']}"),
         oldest_open=still_open[:10],
         open_by_owner=dict(sorted(open_by_owner.items())),
         mean_days_to_resolve=round(mean(durations), 1) if durations else None,
         median_days_to_resolve=round(median(durations), 1) if durations else None,
         trend=[
-            {"month": t["month"], "open": sum(t[s.value] for s in Severity)}
-            for t in trend_by_severity
+            {"month": t["month"], "open": sum(t[s.value] for s in Severity)} for t in by_severity
         ],
-        trend_by_severity=trend_by_severity,
+        trend_by_severity=by_severity,
         flow=flow,
-        teams=teams,
+        teams=_teams(rows, before, open_by_owner),
     )
 
 
