@@ -241,7 +241,10 @@ def _md_cell(piece: Inline) -> str:
 
 
 def _jira_escape(text: str) -> str:
-    return re.sub(r"([{}\[\]|*_+^~-])", r"\\\1", text)
+    """Escape what Jira would read as markup: brackets and pipes always; the effect marks
+    (`*bold*`, `-strike-`, ...) only where they could open or close one, so `team-02`
+    stays as it is."""
+    return re.sub(r"[{}\[\]|]|(?<!\w)[*_+^~-]|[*_+^~-](?!\w)", lambda m: "\\" + m[0], text)
 
 
 def _jira_inline(pieces: Sequence[Inline]) -> str:
