@@ -269,6 +269,11 @@ def _rule_ids(_ctx: click.Context, _param: click.Parameter, refs: tuple[str, ...
     help="Only this severity (repeatable).",
 )
 @click.option(
+    "--min-severity",
+    type=click.Choice([s.value for s in Severity]),
+    help="Only findings of at least this severity.",
+)
+@click.option(
     "--kind", "kinds", multiple=True, help="Only this kind, e.g. VirtualService (repeatable)."
 )
 @format_option
@@ -281,6 +286,7 @@ def findings(
     clusters: tuple[str, ...],
     namespaces: tuple[str, ...],
     severities: tuple[str, ...],
+    min_severity: str | None,
     kinds: tuple[str, ...],
     fmt: str | None,
 ) -> None:
@@ -289,6 +295,11 @@ def findings(
     Example: mesh-audit findings --cluster prod -n payments --severity high --format json
     """
     statuses = {"all": None, "active": store.TO_FIX}.get(status, status)
+    if min_severity is not None:
+        if severities:
+            raise click.UsageError("--severity and --min-severity cannot be combined")
+        floor = Severity(min_severity).rank
+        severities = tuple(s.value for s in Severity if s.rank >= floor)
     rows = store.query(
         db,
         statuses,

@@ -102,6 +102,9 @@ def test_findings_lists_active_with_filters(
         "MA102",
     }
     assert {f["severity"] for f in listed("--severity", "high")} == {"high"}
+    assert {f["severity"] for f in listed("--min-severity", "medium")} == {"medium", "high"}
+    both = run("findings", "--db", db, "--severity", "low", "--min-severity", "high")
+    assert both.exit_code == 2
     assert {f["kind"] for f in listed("--kind", "DestinationRule")} == {"DestinationRule"}
     assert listed("-n", "elsewhere") == []
     bad = run("findings", "--db", db, "--rule", "MA999")
