@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -39,6 +40,7 @@ from rules import CATALOG
         "tickets": "auditor.cli_monthly:tickets_command",
         "retire": "auditor.cli_monthly:retire",
         "report": "auditor.cli_monthly:report",
+        "browse": "auditor.browse:browse",
     },
 )
 @click.version_option(package_name="mesh-audit", prog_name="mesh-audit")
@@ -70,7 +72,7 @@ def _exit_code(scan: dict[str, Any], rows: list[dict[str, Any]], fail_on: str) -
 def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
     scan_doc = json_report.scan(scan)
     if fmt == "sarif":
-        json_report.write(sarif.document(sort_rows(rows), CATALOG, version()), sys.stdout)
+        json_report.write(sarif.document(sort_rows(rows), CATALOG, version(), scan_doc), sys.stdout)
     elif fmt == "json":
         json_report.write(
             {"scan": scan_doc, "findings": [json_report.finding(r) for r in sort_rows(rows)]},
@@ -94,6 +96,7 @@ def _scan(
     metrics_file: Path | None = None,
     *,
     last: bool = False,
+    pushgateway: str | None = None,
 ) -> int:
     """Scan, write the output, and return the exit code; `last` (the process's last
     command) exits right here, while the scan's objects are still referenced."""
@@ -101,13 +104,19 @@ def _scan(
         with counter() as advance:
             outcome = run_scan(req, CATALOG, advance)
     except AuditError:
+        failed = metrics.render(req.live.cluster_name or "", None, [])
         if metrics_file is not None:
-            metrics.write(metrics_file, metrics.render(req.live.cluster_name or "", None, []))
+            metrics.write(metrics_file, failed)
+        if pushgateway:
+            with contextlib.suppress(AuditError):  # the scan's own error is the one to report
+                metrics.push(pushgateway, req.live.cluster_name or "", failed)
         raise
+    text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
     if metrics_file is not None:
-        text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
         metrics.write(metrics_file, text)
     _render_scan(outcome.scan, outcome.findings, output_format(fmt))
+    if pushgateway:
+        metrics.push(pushgateway, outcome.scan["cluster"], text)
     code = _exit_code(outcome.scan, outcome.findings, fail_on)
     if last:
         hard_exit(code)
@@ -171,6 +180,13 @@ def _scan(
     help="Also write Prometheus metrics here (node_exporter textfile collector).",
 )
 @click.option(
+    "--pushgateway",
+    metavar="URL",
+    envvar="MESH_AUDIT_PUSHGATEWAY",
+    help="Also push the metrics to this Prometheus Pushgateway (job mesh-audit, "
+    "grouped by cluster; env MESH_AUDIT_PUSHGATEWAY).",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(["none", "new", *(s.value for s in Severity)]),
     default="none",
@@ -204,6 +220,7 @@ def scan(
     config: Path | None,
     fmt: str | None,
     metrics_file: Path | None,
+    pushgateway: str | None,
     fail_on: str,
     lock_timeout: float,
 ) -> None:
@@ -238,30 +255,91 @@ def scan(
         lock_timeout=lock_timeout,
         base=base,
     )
-    ctx.exit(_scan(req, fmt, fail_on, metrics_file, last=is_console_script(ctx)))
+    last = is_console_script(ctx)
+    ctx.exit(_scan(req, fmt, fail_on, metrics_file, last=last, pushgateway=pushgateway))
+
+
+STATUS_CHOICES = ("active", *(s.value for s in Status), "all")
+
+
+def _rule_ids(_ctx: click.Context, _param: click.Parameter, refs: tuple[str, ...]) -> list[str]:
+    ids = {ref: r.id for r in CATALOG for ref in (r.id, r.name)}
+    unknown = [ref for ref in refs if ref not in ids]
+    if unknown:
+        raise click.BadParameter(f"unknown rule {unknown[0]!r} (see `mesh-audit rules`)")
+    return list(dict.fromkeys(ids[ref] for ref in refs))
 
 
 @cli.command()
 @db_option
 @click.option(
     "--status",
-    type=click.Choice([*(s.value for s in Status), "all"]),
-    default="open",
+    type=click.Choice(STATUS_CHOICES),
+    default="active",
     show_default=True,
+    help="active = open or ticketed (still to be fixed).",
 )
 @click.option("--owner", help="Only findings of this owner.")
-@click.option("--rule", help="Only this rule (ID or name).")
-@click.option("--cluster", help="Only this cluster.")
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    callback=_rule_ids,
+    help="Only this rule, ID or name (repeatable).",
+)
+@click.option("--cluster", "clusters", multiple=True, help="Only this cluster (repeatable).")
+@click.option(
+    "-n", "--namespace", "namespaces", multiple=True, help="Only this namespace (repeatable)."
+)
+@click.option(
+    "--severity",
+    "severities",
+    multiple=True,
+    type=click.Choice([s.value for s in Severity]),
+    help="Only this severity (repeatable).",
+)
+@click.option(
+    "--min-severity",
+    type=click.Choice([s.value for s in Severity]),
+    help="Only findings of at least this severity.",
+)
+@click.option(
+    "--kind", "kinds", multiple=True, help="Only this kind, e.g. VirtualService (repeatable)."
+)
 @format_option
 @debug_option
 def findings(
-    db: Path, status: str, owner: str | None, rule: str | None, cluster: str | None, fmt: str | None
+    db: Path,
+    status: str,
+    owner: str | None,
+    rules: list[str],
+    clusters: tuple[str, ...],
+    namespaces: tuple[str, ...],
+    severities: tuple[str, ...],
+    min_severity: str | None,
+    kinds: tuple[str, ...],
+    fmt: str | None,
 ) -> None:
-    """List stored findings.
+    """List stored findings: by default the active ones (open or ticketed).
 
-    Example: mesh-audit findings --status all --owner team-payments --format json
+    Example: mesh-audit findings --cluster prod -n payments --severity high --format json
     """
-    rows = store.query(db, None if status == "all" else status, owner, rule, cluster)
+    statuses = {"all": None, "active": store.TO_FIX}.get(status, status)
+    if min_severity is not None:
+        if severities:
+            raise click.UsageError("--severity and --min-severity cannot be combined")
+        floor = Severity(min_severity).rank
+        severities = tuple(s.value for s in Severity if s.rank >= floor)
+    rows = store.query(
+        db,
+        statuses,
+        owner,
+        rules,
+        clusters,
+        namespaces=namespaces,
+        severities=severities,
+        kinds=kinds,
+    )
     if output_format(fmt) == "json":
         docs = [json_report.finding(r, with_resolved=True) for r in sort_rows(rows)]
         json_report.write({"findings": docs}, sys.stdout)

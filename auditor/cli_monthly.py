@@ -25,6 +25,14 @@ from reports import monthly as monthly_report
 from reports import tickets as ticket_reports
 from rules import CATALOG
 
+FIXES = {r.id: r.fix for r in CATALOG}
+cluster_filter = click.option(
+    "--cluster",
+    "clusters",
+    multiple=True,
+    help="Only this cluster (repeatable) [default: every cluster in the database].",
+)
+
 
 @click.command(name="tickets")
 @db_option
@@ -53,6 +61,7 @@ from rules import CATALOG
     help="Create or update GitHub issues (token from GITHUB_TOKEN).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the tickets; write and change nothing.")
+@cluster_filter
 @format_option
 @debug_option
 def tickets_command(
@@ -62,12 +71,14 @@ def tickets_command(
     out: Path | None,
     github_repo: str | None,
     dry_run: bool,
+    clusters: tuple[str, ...],
     fmt: str | None,
 ) -> None:
-    """Turn open findings into one ticket per owner for the period.
+    """Turn active findings into one ticket per owner for the period.
 
-    Idempotent: a second run updates the period's ticket with newly opened findings, and
-    findings already ticketed are not ticketed again.
+    Each ticket lists every still-active finding of its owner, grouped by cluster and
+    resource, marking what is new this period. Idempotent: a second run updates a ticket
+    only when its findings changed.
 
     Example: mesh-audit tickets --out tickets/ --github acme/platform-issues
     """
@@ -76,9 +87,9 @@ def tickets_command(
     from auditor.github import GitHub  # urllib is only needed for this sink
 
     hub = GitHub(github_repo) if github_repo else None
-    planned = tickets.plan(db, period, default_owner)
-    fixes = {r.id: r.fix for r in CATALOG}
-    bodies = {t.key: ticket_reports.markdown(t, fixes) for t in planned}
+    planned = tickets.plan(db, period, default_owner, clusters)
+    today = clock.now().date()
+    bodies = {t.key: ticket_reports.markdown(t, FIXES, today) for t in planned}
     urls: dict[str, str] = {}
     if not dry_run and planned:
         if out is not None:
@@ -94,7 +105,7 @@ def tickets_command(
                     ticket_reports.MARKER.format(key=t.key),
                     t.title,
                     bodies[t.key],
-                    [ticket_reports.LABEL, ticket_reports.slug(t.owner)],
+                    ticket_reports.labels(t),
                     f"mesh-audit added {len(t.new)} finding(s):\n{added}",
                 )
         tickets.record(db, planned, clock.stamp(), urls)
@@ -111,7 +122,7 @@ def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> Non
         (out / f"{t.period}-{ticket_reports.slug(t.owner)}.md").write_text(bodies[t.key])
     docs = [ticket_reports.summary(t, bodies) for t in planned]
     (out / "tickets.json").write_text(json.dumps({"tickets": docs}, indent=2) + "\n")
-    (out / "jira.csv").write_text(ticket_reports.jira_csv(planned, bodies))
+    (out / "jira.csv").write_text(ticket_reports.jira_csv(planned, FIXES, clock.now().date()))
 
 
 @click.group(cls=AuditGroup)
@@ -225,14 +236,23 @@ def report() -> None:
     """
 
 
+def _report_month(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value in ("previous", "current"):
+        this = clock.stamp()
+        return monthly.previous_month(this) if value == "previous" else this[:7]
+    return month_value(ctx, param, value)
+
+
 @report.command(name="monthly")
 @db_option
 @click.option(
     "--month",
-    default=lambda: clock.stamp()[:7],
-    callback=month_value,
-    help="YYYY-MM [default: this month].",
+    default="previous",
+    show_default=True,
+    callback=_report_month,
+    help="previous (the month that just ended: what a run on the 1st wants), current, or YYYY-MM.",
 )
+@cluster_filter
 @click.option(
     "--format",
     "fmt",
@@ -241,12 +261,13 @@ def report() -> None:
     show_default=True,
 )
 @debug_option
-def report_monthly(db: Path, month: str, fmt: str) -> None:
-    """New, resolved, retired and still-open findings per owner and rule, and the trend.
+def report_monthly(db: Path, month: str, clusters: tuple[str, ...], fmt: str) -> None:
+    """The month's new, resolved and active findings for the fleet and each cluster:
+    trends by severity, teams ranked by active findings, time to resolve, the oldest.
 
-    Example: mesh-audit report monthly --month 2026-11 --format html > report.html
+    Example: mesh-audit report monthly --month previous --format html > report.html
     """
-    data = monthly.build(db, month)
+    data = monthly.build(db, month, clusters)
     if fmt == "json":
         json_report.write(data.as_dict(), sys.stdout)
     else:

@@ -8,11 +8,13 @@ runs share this one path.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from auditor.config import Config, RuleConfig
 from auditor.inventory import Inventory
-from auditor.model import Finding, ObjectKey, Problem, Resource, SourceRef, Waiver
+from auditor.locate import locate
+from auditor.model import Finding, Manifest, ObjectKey, Problem, Resource, SourceRef, Waiver
 from auditor.rule_memo import RuleMemo
 from auditor.rulespec import Needs
 from auditor.waivers import ANNOTATION, matching, parse_annotation
@@ -76,11 +78,44 @@ def _problems(inventory: Inventory, rc: RuleConfig, memo: RuleMemo | None) -> li
     return problems
 
 
+class _Sources:
+    """Each finding's manifest location, at the line of its locator when the file's text
+    is available (read once per file, and only for files that have findings)."""
+
+    def __init__(self, source_text: Callable[[str], str | None] | None) -> None:
+        self.source_text = source_text
+        self._texts: dict[str, str | None] = {}
+
+    def ref(self, manifest: Manifest, locator: str) -> SourceRef:
+        commit = manifest.commit
+        ref = SourceRef(
+            manifest.path,
+            manifest.line,
+            commit.sha if commit else None,
+            commit.author if commit else None,
+        )
+        if self.source_text is None:
+            return ref
+        if manifest.path not in self._texts:
+            self._texts[manifest.path] = self.source_text(manifest.path)
+        text = self._texts[manifest.path]
+        at = locate(text, manifest.line, locator) if text is not None else None
+        if at is None:
+            return ref
+        return replace(ref, line=at.line, column=at.column, end_line=at.end_line)
+
+
 def run(
-    inventory: Inventory, config: Config, cluster: str, memo: RuleMemo | None = None
+    inventory: Inventory,
+    config: Config,
+    cluster: str,
+    memo: RuleMemo | None = None,
+    source_text: Callable[[str], str | None] | None = None,
 ) -> RunResult:
-    """Every enabled rule's problems as findings; `memo` recalls and keeps rule results."""
+    """Every enabled rule's problems as findings; `memo` recalls and keeps rule results;
+    `source_text` (a manifest path -> the file's text) places findings at their field."""
     today = inventory.now.date()
+    sources = _Sources(source_text)
     waivers = _Waivers(config)
     findings = []
     judged = []
@@ -118,14 +153,7 @@ def run(
                     fingerprint=fingerprint(cluster, rule.id, problem),
                     locator=problem.locator,
                     evidence=evidence,
-                    source=SourceRef(
-                        manifest.path,
-                        manifest.line,
-                        manifest.commit.sha if manifest.commit else None,
-                        manifest.commit.author if manifest.commit else None,
-                    )
-                    if manifest
-                    else None,
+                    source=sources.ref(manifest, problem.locator) if manifest else None,
                     waiver=waiver,
                     waived=waiver is not None and waiver.active(today),
                 )

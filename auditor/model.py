@@ -164,6 +164,8 @@ class SourceRef:
     line: int
     commit: str | None
     author: str | None = None
+    column: int | None = None
+    end_line: int | None = None
 
 
 @dataclass(frozen=True)

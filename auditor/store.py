@@ -18,9 +18,11 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from auditor.errors import SourceError
-from auditor.model import ACTIVE, Finding, Status
+from auditor.model import ACTIVE, Finding, Severity, Status
 
 migrations = Migrations("mesh-audit")
+# "Active" in `findings`, tickets, reports and dashboards: still to be fixed.
+TO_FIX = (Status.OPEN.value, Status.TICKETED.value)
 
 
 @migrations()
@@ -132,6 +134,48 @@ def m003_lifecycle(db: Database) -> None:
     )
 
 
+SEVERITY_RANK = "CASE severity " + " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity) + " END"
+VIEWS = {
+    "active_findings": f"""
+        SELECT fingerprint, cluster, owner, severity, {SEVERITY_RANK} AS severity_rank, rule,
+               rule_name, kind, namespace, name, status, ticket_key, first_seen, last_seen,
+               CAST(julianday(last_seen) - julianday(first_seen) AS INTEGER) AS age_days,
+               source_path, source_line, message, evidence
+        FROM findings WHERE status IN ('open', 'ticketed')""",
+    "findings_by_owner": f"""
+        SELECT cluster, COALESCE(owner, '(no owner)') AS owner,
+               SUM(status IN ('open', 'ticketed')) AS active,
+               SUM(status = 'open') AS open, SUM(status = 'ticketed') AS ticketed,
+               SUM(status = 'waived') AS waived, SUM(status = 'resolved') AS resolved,
+               SUM(status = 'retired') AS retired,
+               MAX(CASE WHEN status IN ('open', 'ticketed') THEN {SEVERITY_RANK} END)
+                   AS worst_active_rank,
+               MIN(CASE WHEN status IN ('open', 'ticketed') THEN first_seen END)
+                   AS oldest_active_since
+        FROM findings GROUP BY cluster, COALESCE(owner, '(no owner)')""",
+    "scan_history": """
+        SELECT id, cluster, origin, finished_at, repo, "commit", complete, resources,
+               findings, new, reopened, resolved, waived,
+               (SELECT COUNT(*) FROM sightings s JOIN findings f USING (fingerprint)
+                 WHERE s.scan_id = scans.id AND f.severity IN ('high', 'critical'))
+                 AS high_or_critical
+        FROM scans""",
+}
+
+
+@migrations()
+def m005_review(db: Database) -> None:
+    """Field-precise locations, links Datasette can follow, and views for the review."""
+    db["findings"].add_column("source_column", int)
+    db["findings"].add_column("source_end_line", int)
+    db["finding_events"].add_foreign_key("scan_id", "scans", "id")
+    db["findings"].add_foreign_key("ticket_key", "tickets", "key")
+    db["finding_events"].create_index(["scan_id"])
+    db["tickets"].add_column("clusters", str)
+    for name, sql in VIEWS.items():
+        db.create_view(name, " ".join(sql.split()))
+
+
 @migrations()
 def m006_apps(db: Database) -> None:
     """Each scan keeps the apps it rendered or read (path, type, status, object count)."""
@@ -228,6 +272,8 @@ def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
         "evidence": json.dumps(f.evidence, default=str),
         "source_path": f.source.path if f.source else None,
         "source_line": f.source.line if f.source else None,
+        "source_column": f.source.column if f.source else None,
+        "source_end_line": f.source.end_line if f.source else None,
         "source_commit": f.source.commit if f.source else None,
         "source_author": f.source.author if f.source else None,
         "last_scan_id": scan_id,
@@ -382,15 +428,40 @@ def _read_only(path: Path) -> Database:
     return db
 
 
-def ticket_candidates(
-    path: Path, period: str
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Open findings not ticketed yet, plus this period's tickets with their findings."""
+@dataclass(frozen=True)
+class TicketInputs:
+    """What tickets are made from: the active findings of the selected clusters, this
+    period's tickets (each with the rows it lists), and the last scan of each cluster
+    (repo, commit and context for links and commands)."""
+
+    rows: list[dict[str, Any]]
+    tickets: dict[str, dict[str, Any]]
+    scans: dict[str, dict[str, Any]]
+
+
+def _last_scans(db: Database) -> dict[str, dict[str, Any]]:
+    """Each cluster's last scan: the repo, commit and context links and commands use."""
+    sql = "SELECT * FROM scans WHERE id IN (SELECT MAX(id) FROM scans GROUP BY cluster)"
+    return {s["cluster"]: dict(s) for s in db.query(sql)}
+
+
+def ticket_candidates(path: Path, period: str, clusters: Sequence[str] = ()) -> TicketInputs:
+    """Active findings (open or ticketed) by cluster, then resource, with the inputs above."""
     db = _read_only(path)
     try:
         if not db["tickets"].exists():
             raise SourceError(f"{path} predates tickets: run `mesh-audit scan` once to migrate it")
-        rows = list(db.query("SELECT * FROM findings WHERE status = 'open'"))
+        where, args = [f"status IN ({', '.join('?' * len(TO_FIX))})"], list(TO_FIX)
+        if clusters:
+            where.append(f"cluster IN ({', '.join('?' * len(clusters))})")
+            args += clusters
+        rows = list(
+            db.query(
+                f"SELECT * FROM findings WHERE {' AND '.join(where)} "
+                "ORDER BY cluster, kind, namespace, name, rule, locator",
+                args,
+            )
+        )
         tickets = {
             t["key"]: dict(t) for t in db.query("SELECT * FROM tickets WHERE period = ?", [period])
         }
@@ -400,7 +471,7 @@ def ticket_candidates(
             ticket["rows"] = list(
                 db.query(f"SELECT * FROM findings WHERE fingerprint IN ({marks})", fps)
             )
-        return rows, tickets
+        return TicketInputs(rows, tickets, _last_scans(db))
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"cannot read database {path}: {exc}") from None
     finally:
@@ -410,7 +481,8 @@ def ticket_candidates(
 def record_tickets(
     path: Path, tickets: Sequence[dict[str, Any]], now: str, lock_timeout: float = 30.0
 ) -> None:
-    """Store tickets and mark their new findings `ticketed`, in one transaction."""
+    """Store tickets; each listed finding points at its ticket, and open ones become
+    `ticketed` (with an event), in one transaction."""
     db = _connect(path, lock_timeout)
     try:
         with _write(db, path, lock_timeout):
@@ -420,13 +492,19 @@ def record_tickets(
             )
             events = []
             for t in tickets:
-                for fingerprint in t["new"]:
-                    db.conn.execute(
+                for fingerprint in json.loads(t["fingerprints"]):
+                    opened = db.conn.execute(
                         "UPDATE findings SET status = 'ticketed', ticket_key = ? "
-                        "WHERE fingerprint = ?",
+                        "WHERE fingerprint = ? AND status = 'open'",
                         [t["key"], fingerprint],
-                    )
-                    events.append(_event(fingerprint, None, now, "open", "ticketed", t["key"]))
+                    ).rowcount
+                    if opened:
+                        events.append(_event(fingerprint, None, now, "open", "ticketed", t["key"]))
+                    else:
+                        db.conn.execute(
+                            "UPDATE findings SET ticket_key = ? WHERE fingerprint = ?",
+                            [t["key"], fingerprint],
+                        )
             db["finding_events"].insert_all(events)
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"cannot write database {path}: {exc}") from None
@@ -451,14 +529,18 @@ def mark_retiring(path: Path, resources: Sequence[tuple[str, str, str]], branch:
         db.conn.close()
 
 
-def history(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """All findings and all status events, oldest event first (for reports)."""
+def history(
+    path: Path,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """All findings, all status events (oldest first) and each cluster's last scan."""
     db = _read_only(path)
     try:
         if not db["finding_events"].exists():
             raise SourceError(f"{path} predates history: run `mesh-audit scan` once to migrate it")
-        return list(db.query("SELECT * FROM findings")), list(
-            db.query("SELECT * FROM finding_events ORDER BY at, id")
+        return (
+            list(db.query("SELECT * FROM findings")),
+            list(db.query("SELECT * FROM finding_events ORDER BY at, id")),
+            _last_scans(db),
         )
     except sqlite3.DatabaseError as exc:
         raise SourceError(f"cannot read database {path}: {exc}") from None
@@ -466,24 +548,39 @@ def history(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         db.conn.close()
 
 
+def _values(value: str | Sequence[str] | None) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or ())
+
+
 def query(
     path: Path,
-    status: str | None,
+    status: str | Sequence[str] | None,
     owner: str | None,
-    rule: str | None,
-    cluster: str | None = None,
+    rule: str | Sequence[str] | None,
+    cluster: str | Sequence[str] | None = None,
+    *,
+    namespaces: Sequence[str] = (),
+    severities: Sequence[str] = (),
+    kinds: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Stored findings, filtered; reading never creates or migrates the file."""
+    """Stored findings, filtered (each filter given several values matches any of them);
+    reading never creates or migrates the file."""
     db = _read_only(path)
     try:
         where, args = [], []
-        for column, value in (("status", status), ("owner", owner), ("cluster", cluster)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if rule is not None:
-            where.append("(rule = ? OR rule_name = ?)")
-            args += [rule, rule]
+        for columns, values in (
+            (("status",), _values(status)),
+            (("owner",), _values(owner)),
+            (("cluster",), _values(cluster)),
+            (("namespace",), namespaces),
+            (("severity",), severities),
+            (("kind",), kinds),
+            (("rule", "rule_name"), _values(rule)),
+        ):
+            if values:
+                marks = ", ".join("?" * len(values))
+                where.append("(" + " OR ".join(f"{c} IN ({marks})" for c in columns) + ")")
+                args += list(values) * len(columns)
         sql = "SELECT * FROM findings"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -1,15 +1,17 @@
-"""Turn open findings into one ticket per owner per period, idempotently.
+"""Turn active findings into one ticket per owner per period, idempotently.
 
-A ticket's key is `PERIOD:OWNER`; it lists the fingerprints it covers. A second run in
-the same period updates the same ticket with findings opened since, and findings
-already ticketed are never ticketed again. Owner-less findings go to a fallback owner.
+A ticket's key is `PERIOD:CLUSTERS:OWNER` (the clusters given with --cluster, else every
+cluster in the database); it lists every finding of that owner still active (open or
+ticketed), so a ticket for November also carries what October's ticket left unfixed. A
+second run in the same period updates the ticket only when its findings changed.
+Owner-less findings go to a fallback owner.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +23,29 @@ class Ticket:
     key: str
     owner: str
     period: str
+    # Clusters of the selection the key names, and the clusters this ticket's findings are in.
+    selection: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
     new: tuple[str, ...]
     existing: bool
     url: str | None = None
+    created_at: str | None = None
+    # Each cluster's last scan (repo, commit, context): for links and commands.
+    scans: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def clusters(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r["cluster"] for r in self.rows))
 
     @property
     def title(self) -> str:
-        return f"mesh-audit {self.period}: {len(self.rows)} mesh config finding(s) for {self.owner}"
+        return (
+            f"mesh-audit {self.period} [{', '.join(self.clusters)}]: "
+            f"{len(self.rows)} active mesh config finding(s) for {self.owner}"
+        )
+
+    def new_this_period(self, row: dict[str, Any]) -> bool:
+        return (row["first_seen"] or "")[:7] == self.period
 
     def record(self, now: str, url: str | None) -> dict[str, Any]:
         return {
@@ -36,38 +53,50 @@ class Ticket:
             "owner": self.owner,
             "period": self.period,
             "title": self.title,
+            "clusters": json.dumps(list(self.clusters)),
             "fingerprints": json.dumps([r["fingerprint"] for r in self.rows]),
-            "created_at": now,
+            "created_at": self.created_at or now,
             "updated_at": now,
             "url": url or self.url,
             "new": list(self.new),
         }
 
 
-def plan(db: Path, period: str, default_owner: str) -> list[Ticket]:
-    """Tickets to create or update for this period; empty when nothing new is open."""
-    rows, existing = store.ticket_candidates(db, period)
+def ticket_key(period: str, selection: Sequence[str], owner: str) -> str:
+    return f"{period}:{'+'.join(selection)}:{owner}"
+
+
+def plan(db: Path, period: str, default_owner: str, clusters: Sequence[str] = ()) -> list[Ticket]:
+    """Tickets to create or update for this period; a ticket whose findings are unchanged
+    since the last run is left alone."""
+    inputs = store.ticket_candidates(db, period, clusters)
+    selection = tuple(sorted(set(clusters) or set(inputs.scans)))
     by_owner: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_owner.setdefault(row["owner"] or default_owner, []).append(row)
+    for row in inputs.rows:
+        # Already in one of this period's tickets: it stays there until the next period.
+        held = inputs.tickets.get(row["ticket_key"] or "")
+        owner = held["owner"] if held else row["owner"] or default_owner
+        by_owner.setdefault(owner, []).append(row)
     tickets = []
-    for owner, fresh in sorted(by_owner.items()):
-        key = f"{period}:{owner}"
-        old = existing.get(key)
-        earlier = [
-            r
-            for r in (old["rows"] if old else [])
-            if r["fingerprint"] not in {f["fingerprint"] for f in fresh}
-        ]
+    for owner, rows in sorted(by_owner.items()):
+        key = ticket_key(period, selection, owner)
+        old = inputs.tickets.get(key)
+        listed = set(json.loads(old["fingerprints"])) if old else set()
+        current = [r["fingerprint"] for r in rows]
+        if old is not None and set(current) == listed:
+            continue
         tickets.append(
             Ticket(
                 key=key,
                 owner=owner,
                 period=period,
-                rows=tuple(earlier + fresh),
-                new=tuple(r["fingerprint"] for r in fresh),
+                selection=selection,
+                rows=tuple(rows),
+                new=tuple(fp for fp in current if fp not in listed),
                 existing=old is not None,
                 url=old["url"] if old else None,
+                created_at=old["created_at"] if old else None,
+                scans=inputs.scans,
             )
         )
     return tickets

@@ -26,6 +26,8 @@ def finding(row: dict[str, Any], with_resolved: bool = False) -> dict[str, Any]:
         "source": {
             "path": row["source_path"],
             "line": row["source_line"],
+            "column": row.get("source_column"),
+            "end_line": row.get("source_end_line"),
             "commit": row["source_commit"],
         }
         if row["source_path"]

@@ -1,17 +1,26 @@
-"""Prometheus text-format metrics for node_exporter's textfile collector.
+"""Prometheus text-format metrics: a file for node_exporter's textfile collector, or a
+push to a Pushgateway (the standard for batch jobs such as the monthly CronJob).
 
-Written atomically (temp file + rename) so the collector never reads half a file.
+The file is written atomically (temp file + rename) so the collector never reads half a
+file. A push PUTs the whole group `job=mesh-audit, cluster=NAME`, replacing the last run's.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from auditor.errors import SourceError
+
+PUSH_TIMEOUT = 10.0
 
 
 def _labels(**labels: Any) -> str:
@@ -89,3 +98,29 @@ def write(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _group(name: str, value: str) -> str:
+    """A grouping label as URL path segments; the Pushgateway's `@base64` form when the
+    value is empty or holds a `/`."""
+    if value and "/" not in value:
+        return f"{name}/{urllib.request.quote(value, safe='')}"
+    encoded = base64.urlsafe_b64encode(value.encode()).decode()
+    return f"{name}@base64/{encoded or '='}"
+
+
+def push(gateway: str, cluster: str, text: str) -> None:
+    """Replace this cluster's metrics group on the Pushgateway at `gateway` (its base URL)."""
+    url = f"{gateway.rstrip('/')}/metrics/job/mesh-audit/{_group('cluster', cluster)}"
+    request = urllib.request.Request(
+        url,
+        data=text.encode(),
+        method="PUT",
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=PUSH_TIMEOUT):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SourceError(f"cannot push metrics to {gateway}: {reason}") from None

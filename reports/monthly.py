@@ -1,16 +1,50 @@
-"""The monthly report as Markdown or one self-contained HTML file (inline SVG, no network)."""
+"""The monthly report as Markdown or one self-contained, styled HTML page.
+
+The page is rendered with Jinja2 (autoescaped) from `templates/monthly.html.j2`; its
+charts are inline SVG (reports/charts.py) and it loads nothing from the network.
+"""
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from auditor.model import Severity
+from reports.charts import Series, bar_chart
+
 COLUMNS = ("new", "resolved", "retired", "open", "waived")
+SEVERITY_COLORS = {
+    "critical": "#8e1b1b",
+    "high": "#d64545",
+    "medium": "#f0b429",
+    "low": "#4098d7",
+    "info": "#9aa5b1",
+}
+_ENV = Environment(
+    loader=PackageLoader("reports", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _breakable(text: str) -> Markup:
+    """Identifiers (paths, namespace/name) may wrap after a `/`, never mid-word."""
+    return Markup(str(escape(text)).replace("/", "/<wbr>"))
+
+
+_ENV.filters["breakable"] = _breakable
+
+
+def _days(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
 
 
 def _table_md(title: str, rows: dict[str, dict[str, int]]) -> list[str]:
     lines = [
-        f"## {title}",
+        f"### {title}",
         "",
         f"| {title.split()[-1]} | " + " | ".join(COLUMNS) + " |",
         "|---|" + "---|" * len(COLUMNS),
@@ -19,110 +53,101 @@ def _table_md(title: str, rows: dict[str, dict[str, int]]) -> list[str]:
     return [*lines, ""]
 
 
+def _section_md(title: str, s: Any) -> list[str]:
+    t = s.totals
+    return [
+        f"## {title}",
+        "",
+        f"Active at month end (open or ticketed): {t['open']}. New {t['new']}, resolved "
+        f"{t['resolved']}, retired {t['retired']}, waived {t['waived']}. Days to resolve: "
+        f"mean {_days(s.mean_days_to_resolve)}, median {_days(s.median_days_to_resolve)}.",
+        "",
+        "### Active findings by month",
+        "",
+        "| month | " + " | ".join(sev.value for sev in reversed(Severity)) + " | new | resolved |",
+        "|---|" + "---|" * (len(Severity) + 2),
+        *[
+            f"| {p['month']} | "
+            + " | ".join(str(p[sev.value]) for sev in reversed(Severity))
+            + f" | {f['new']} | {f['resolved']} |"
+            for p, f in zip(s.trend_by_severity, s.flow, strict=True)
+        ],
+        "",
+        "### Teams",
+        "",
+        "| team | active | change since last month |",
+        "|---|---|---|",
+        *[f"| {x['owner']} | {x['active']} | {x['change']:+d} |" for x in s.teams],
+        "",
+        *_table_md("By owner", s.by_owner),
+        *_table_md("By rule", s.by_rule),
+        "### Oldest active findings",
+        "",
+        "| age (days) | rule | severity | resource | owner | where |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {o['age_days']} | {o['rule']} | {o['severity']} | {o['resource']} "
+            f"| {o['owner'] or ''} | {_where_md(o)} |"
+            for o in s.oldest_open
+        ],
+        "",
+    ]
+
+
+def _where_md(item: dict[str, Any]) -> str:
+    if item["link"]:
+        return f"[{item['where']}]({item['link']})"
+    return f"`{item['where']}`" if item["where"] else "live only"
+
+
 def markdown(r: Any) -> str:
-    t = r.totals
-    mttr = f"{r.mean_days_to_resolve} days" if r.mean_days_to_resolve is not None else "n/a"
     lines = [
         f"# mesh-audit monthly report {r.month}",
         "",
-        f"New {t['new']}, resolved {t['resolved']}, retired {t['retired']}; "
-        f"still open at month end {t['open']} (waived {t['waived']}). "
-        f"Mean time to resolve: {mttr}.",
+        f"Cluster(s): {', '.join(r.clusters) or 'none'}. Generated {r.generated_at}.",
         "",
-        "## Open findings by month",
-        "",
-        "| month | open |",
-        "|---|---|",
-        *[f"| {p['month']} | {p['open']} |" for p in r.trend],
-        "",
-        *_table_md("By owner", r.by_owner),
-        *_table_md("By rule", r.by_rule),
-        "## Oldest open findings",
-        "",
-        "| age (days) | rule | severity | resource | owner |",
-        "|---|---|---|---|---|",
-        *[
-            f"| {o['age_days']} | {o['rule']} | {o['severity']} | {o['resource']} "
-            f"| {o['owner'] or ''} |"
-            for o in r.oldest_open
-        ],
+        *_section_md("Fleet", r.fleet),
     ]
-    return "\n".join(lines) + "\n"
-
-
-def _chart(trend: list[dict[str, Any]]) -> str:
-    """A line chart of open findings per month, as inline SVG."""
-    width, height, pad = 640, 220, 40
-    if not trend:
-        return "<p>No scans yet.</p>"
-    top = max(p["open"] for p in trend) or 1
-    step = (width - 2 * pad) / max(len(trend) - 1, 1)
-    points = [
-        (pad + i * step, height - pad - (p["open"] / top) * (height - 2 * pad))
-        for i, p in enumerate(trend)
-    ]
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-    labels = "".join(
-        f'<text x="{x:.1f}" y="{height - pad + 16}" font-size="11" text-anchor="middle">'
-        f"{escape(p['month'])}</text>"
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"/>'
-        f'<text x="{x:.1f}" y="{y - 8:.1f}" font-size="11" '
-        f'text-anchor="middle">{p["open"]}</text>'
-        for (x, y), p in zip(points, trend, strict=True)
-    )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="open findings per month">'
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-        f'stroke="#999"/>'
-        f'<polyline fill="none" stroke="#c0392b" stroke-width="2" points="{path}"/>{labels}</svg>'
-    )
-
-
-def _table_html(title: str, rows: dict[str, dict[str, int]]) -> str:
-    head = "".join(f"<th>{c}</th>" for c in COLUMNS)
-    body = "".join(
-        f"<tr><td>{escape(k)}</td>" + "".join(f"<td>{v[c]}</td>" for c in COLUMNS) + "</tr>"
-        for k, v in rows.items()
-    )
-    return f"<h2>{escape(title)}</h2><table><tr><th></th>{head}</tr>{body}</table>"
-
-
-def _findings_html(items: list[dict[str, Any]]) -> str:
-    rows = "".join(
-        f"<tr><td>{o['age_days']}</td><td>{escape(o['rule'])}</td><td>{escape(o['severity'])}</td>"
-        f"<td>{escape(o['resource'])}</td><td>{escape(o['owner'] or '')}</td>"
-        f"<td>{escape(o['message'])}</td></tr>"
-        for o in items
-    )
-    head = "<tr><th>age (days)</th><th>rule</th><th>severity</th><th>resource</th><th>owner</th>"
-    return f"<table>{head}<th>message</th></tr>{rows}</table>"
+    if len(r.sections) > 1:
+        for name, section in r.sections.items():
+            lines += _section_md(f"Cluster {name}", section)
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def html(r: Any) -> str:
-    t = r.totals
-    mttr = f"{r.mean_days_to_resolve} days" if r.mean_days_to_resolve is not None else "n/a"
-    oldest = _findings_html(r.oldest_open)
-    owners = "".join(
-        f"<h3>{escape(owner)} ({len(items)} open)</h3>{_findings_html(items)}"
-        for owner, items in r.open_by_owner.items()
+    fleet = r.fleet
+    months = [p["month"] for p in fleet.trend_by_severity]
+    trend = bar_chart(
+        "Active findings by severity at each month's end",
+        months,
+        [
+            Series(
+                sev.value,
+                SEVERITY_COLORS[sev.value],
+                [p[sev.value] for p in fleet.trend_by_severity],
+            )
+            for sev in reversed(Severity)
+        ],
+        x_label="Month",
+        y_label="Active findings",
+        stacked=True,
     )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mesh-audit {escape(r.month)}</title>
-<style>body{{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style>
-</head><body>
-<h1>mesh-audit monthly report {escape(r.month)}</h1>
-<p>New {t["new"]}, resolved {t["resolved"]}, retired {t["retired"]}; still open at month end
-{t["open"]} (waived {t["waived"]}). Mean time to resolve: {mttr}.</p>
-<h2>Open findings by month</h2>
-{_chart(r.trend)}
-{_table_html("By owner", r.by_owner)}
-{_table_html("By rule", r.by_rule)}
-<h2>Oldest open findings</h2>
-{oldest}
-<h2>Open findings per owner</h2>
-{owners}
-</body></html>
-"""
+    flow = bar_chart(
+        "New vs resolved findings per month",
+        months,
+        [
+            Series("new", "#d64545", [f["new"] for f in fleet.flow]),
+            Series("resolved", "#3ebd93", [f["resolved"] for f in fleet.flow]),
+        ],
+        x_label="Month",
+        y_label="Findings",
+        stacked=False,
+    )
+    return _ENV.get_template("monthly.html.j2").render(
+        r=r,
+        trend_chart=trend,
+        flow_chart=flow,
+        columns=COLUMNS,
+        days=_days,
+        multi=len(r.clusters) > 1,
+    )

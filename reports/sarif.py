@@ -1,11 +1,15 @@
-"""SARIF 2.1.0 for code-scanning UIs: findings located at the manifest's file and line.
+"""SARIF 2.1.0 for code-scanning UIs: findings located at the manifest's field.
 
 Waived findings are reported as suppressions (with the waiver's reason), as checkov does.
+`automationDetails.id` names the cluster and origin, so two clusters uploading to one
+repository are two analyses rather than one overwriting the other.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +17,16 @@ from auditor.rulespec import Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+_URL = re.compile(r"^(https?|ssh|git)://")
+
+
+def _region(row: dict[str, Any]) -> dict[str, Any]:
+    region = {"startLine": row["source_line"] or 1}
+    if row.get("source_column"):
+        region["startColumn"] = row["source_column"]
+    if row.get("source_end_line"):
+        region["endLine"] = max(row["source_end_line"], region["startLine"])
+    return region
 
 
 def _result(row: dict[str, Any]) -> dict[str, Any]:
@@ -27,6 +41,7 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
             "owner": row["owner"],
             "status": row["status"],
             "cluster": row["cluster"],
+            "locator": row["locator"],
             "evidence": json.loads(row["evidence"] or "{}"),
         },
     }
@@ -34,7 +49,7 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     if row["source_path"]:
         location["physicalLocation"] = {
             "artifactLocation": {"uri": row["source_path"]},
-            "region": {"startLine": row["source_line"] or 1},
+            "region": _region(row),
         }
     result["locations"] = [location]
     if row["status"] == "waived":
@@ -48,29 +63,69 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def document(rows: Sequence[dict[str, Any]], rules: Sequence[Rule], version: str) -> dict[str, Any]:
-    return {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [
+def _rule(rule: Rule, docs_url: str | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.doc},
+        "help": {"text": rule.doc, "markdown": f"**{rule.id} {rule.name}**\n\n{rule.doc}"},
+        "defaultConfiguration": {"level": _LEVEL[rule.severity.value]},
+    }
+    if docs_url:
+        doc["helpUri"] = (
+            docs_url.replace("{rule}", rule.id)
+            if "{rule}" in docs_url
+            else f"{docs_url}#{rule.id.lower()}"
+        )
+    return doc
+
+
+def _scan_parts(scan: dict[str, Any]) -> dict[str, Any]:
+    """What the scan itself says: which analysis this is, whether it read everything,
+    and which commit of which repository it read."""
+    reasons = scan["partial_reasons"]
+    source = scan["origin"].split(":", 1)[0]  # cluster or dump; a dump's path is not stable
+    parts: dict[str, Any] = {
+        "automationDetails": {"id": f"mesh-audit/{scan['cluster']}/{source}/{scan['finished_at']}"},
+        "invocations": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "mesh-audit",
-                        "version": version,
-                        "rules": [
-                            {
-                                "id": r.id,
-                                "name": r.name,
-                                "shortDescription": {"text": r.summary},
-                                "fullDescription": {"text": r.doc},
-                                "defaultConfiguration": {"level": _LEVEL[r.severity.value]},
-                            }
-                            for r in rules
-                        ],
-                    }
-                },
-                "results": [_result(r) for r in rows],
+                "executionSuccessful": bool(scan["complete"]),
+                "startTimeUtc": scan["started_at"],
+                "endTimeUtc": scan["finished_at"],
+                "toolExecutionNotifications": [
+                    {"level": "warning", "message": {"text": f"not read: {reason}"}}
+                    for reason in reasons
+                ],
             }
         ],
     }
+    if _URL.match(scan.get("repo") or "") and scan.get("commit"):
+        parts["versionControlProvenance"] = [
+            {"repositoryUri": scan["repo"], "revisionId": scan["commit"]}
+        ]
+    return parts
+
+
+def document(
+    rows: Sequence[dict[str, Any]],
+    rules: Sequence[Rule],
+    version: str,
+    scan: dict[str, Any] | None = None,
+    docs_url: str | None = None,
+) -> dict[str, Any]:
+    """The SARIF log; `scan` is the JSON scan document (lists decoded), `docs_url` the rule
+    docs' address (default env MESH_AUDIT_DOCS_URL; `{rule}` is replaced by the rule ID)."""
+    docs_url = docs_url or os.environ.get("MESH_AUDIT_DOCS_URL") or None
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "mesh-audit",
+                "version": version,
+                "rules": [_rule(r, docs_url) for r in rules],
+            }
+        },
+        **(_scan_parts(scan) if scan is not None else {}),
+        "results": [_result(r) for r in rows],
+    }
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}

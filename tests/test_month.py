@@ -100,4 +100,5 @@ def test_a_month_of_mesh_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     october_html = run(
         "report", "monthly", "--db", db, "--month", "2026-10", "--format", "html"
     ).stdout
-    assert "<h3>shop (5 open)</h3>" in october_html and "VirtualService shop/legacy" in october_html
+    assert "<summary>shop (5 active)</summary>" in october_html
+    assert "VirtualService shop/<wbr>legacy" in october_html

@@ -45,18 +45,18 @@ def test_files_and_idempotent_updates(scenario: Scenario, tmp_path: Path) -> Non
         "tickets.json",
     ]
     body = (out / "2026-11-cart-team.md").read_text()
-    assert "<!-- mesh-audit-ticket: 2026-11:cart-team -->" in body
+    assert "<!-- mesh-audit-ticket: 2026-11:cluster:cart-team -->" in body
     assert (
         "MA103 spec-drift" in body and "`apps/shop/routes.yaml:" in body and "Alice Example" in body
     )
-    assert "Suggested fix: commit the live change to the repo" in body
+    assert "Fix: commit the live change to the repo" in body
     rows = list(csv.DictReader(io.StringIO((out / "jira.csv").read_text())))
     assert [r["Summary"].split(" for ")[1] for r in rows] == [
         "cart-team",
         "mesh-admins",
         "sandbox-team",
     ]
-    assert rows[0]["Assignee"] == "cart-team" and rows[0]["Labels"] == "mesh-audit cart-team"
+    assert rows[0]["Component"] == "cart-team" and rows[0]["Priority"] == "High"
     # Findings are now ticketed, with the history kept.
     listed = json.loads(
         run("findings", "--db", scenario.db, "--status", "ticketed", "--format", "json").stdout
@@ -84,9 +84,9 @@ def test_files_and_idempotent_updates(scenario: Scenario, tmp_path: Path) -> Non
     ).fetchall()
     conn.close()
     assert [k for (k,) in keys] == [
-        "2026-11:cart-team",
-        "2026-11:mesh-admins",
-        "2026-11:sandbox-team",
+        "2026-11:cluster:cart-team",
+        "2026-11:cluster:mesh-admins",
+        "2026-11:cluster:sandbox-team",
     ]
     assert len(events) == 7
 
@@ -110,7 +110,11 @@ def test_github_issues_created_then_updated(
         assert code == 0, doc
         assert len(gh.issues) == 3
         cart = next(i for i in gh.issues if "cart-team" in i["title"])
-        assert {lb["name"] for lb in cart["labels"]} == {"mesh-audit", "cart-team"}
+        assert {lb["name"] for lb in cart["labels"]} == {
+            "mesh-audit",
+            "cart-team",
+            "cluster-cluster",
+        }
         assert doc["tickets"][0]["url"].startswith("https://github.example/acme/mesh/issues/")
         dump(
             scenario.dump,
