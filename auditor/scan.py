@@ -127,7 +127,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     now = clock.now()
     inventory = build(live, git, config.owner_keys, now)
     memo = RuleMemo.for_scan(live, git, config.owner_keys, inventory.resources)
-    result = engine.run(inventory, config, live.cluster, memo)
+    result = engine.run(inventory, config, live.cluster, memo, git.text)
     if git.timeline is not None:
         git.timeline.save()
     if memo is not None:

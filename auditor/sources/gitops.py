@@ -13,6 +13,7 @@ import hashlib
 import json
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ class GitSnapshot:
     digest: str = ""
     # A shallow or grafted clone: the history stops early, so change dates are unknown.
     shallow: bool = False
+    # A file's text at the commit (None when absent): findings read it to point at a field.
+    text: Callable[[str], str | None] | None = field(default=None, compare=False, repr=False)
 
 
 def redact(url: str) -> str:
@@ -292,6 +295,7 @@ def read_repo(
         problems=tuple(snap["problems"]),
         digest=hashlib.sha256(json.dumps(ident).encode()).hexdigest(),
         shallow=shallow,
+        text=lambda path: _tree_text(commit, (path,)),
     )
 
 
