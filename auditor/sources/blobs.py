@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import cache
-from auditor.kinds import is_k8s_object, kept
+from auditor.kinds import is_k8s_object, kept, trim
 from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.yamldocs import parse
 
@@ -24,7 +24,7 @@ def parse_blob(text: str, path: str) -> dict[str, Any]:
     template = bool(errors) and "{{" in text
     return {
         "docs": [
-            [d.line, d.data]
+            [d.line, d.data if path.endswith(KUSTOMIZATIONS) else trim(d.data)]
             for d in docs
             if path.endswith(KUSTOMIZATIONS) or (is_k8s_object(d.data) and kept(d.data))
         ],

@@ -1,0 +1,253 @@
+"""Progressive-delivery controllers: what Argo Rollouts and Flagger manage is never a finding,
+and their real leftovers still are. Rollout and Canary objects as their docs and
+controllers write them (admiral's rollout-canary overlay and Flagger's istio-canary
+example, read from ../shared/real-world), with live objects carrying the controllers'
+managedFields."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import SHARED, GitRepo, dump, findings_of, live, scan_json
+
+ADMIRAL = SHARED / "real-world" / "istio-ecosystem_admiral" / "install" / "sample"
+FLAGGER = SHARED / "real-world" / "fluxcd_flagger"
+pytestmark = [
+    pytest.mark.skipif(not ADMIRAL.exists(), reason="../shared/real-world is not present"),
+    pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl (kustomize) not on PATH"),
+]
+NS = "sample-rollout-canary"
+OLD = "2024-02-01T10:00:00+00:00"
+MANAGED = [
+    {"manager": "argocd-controller", "operation": "Apply", "time": "2024-02-02T00:00:00Z"},
+    {"manager": "rollouts-controller", "operation": "Update", "time": "2026-11-20T08:00:00Z"},
+]
+
+
+def _admiral_repo(root: Path) -> GitRepo:
+    repo = GitRepo(root / "gitops")
+    shutil.copytree(ADMIRAL / "base", repo.path / "base")
+    shutil.copytree(ADMIRAL / "overlays" / "rollout-canary", repo.path / "overlays" / "canary")
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "admiral sample", date=OLD)
+    return repo
+
+
+def _rendered(repo: GitRepo) -> list[dict]:
+    import subprocess
+
+    out = subprocess.run(
+        ["kubectl", "kustomize", "overlays/canary"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def _live(repo: GitRepo, weights: tuple[int, int], phase: str, hashed: bool = False) -> list[dict]:
+    """The cluster as Argo CD applied the overlay and the Rollout controller keeps it."""
+    objects = []
+    for obj in _rendered(repo):
+        obj = copy.deepcopy(obj)
+        obj["metadata"]["creationTimestamp"] = "2024-02-02T00:00:00Z"
+        if obj["kind"] == "VirtualService":
+            route = obj["spec"]["http"][0]["route"]
+            route[0]["weight"], route[1]["weight"] = weights
+            obj["metadata"]["managedFields"] = MANAGED
+        if obj["kind"] == "Service" and hashed:
+            obj["spec"]["selector"]["rollouts-pod-template-hash"] = "6b4f9d"
+        if obj["kind"] == "Rollout":
+            obj["status"] = {
+                "phase": phase,
+                "currentStepIndex": 1 if phase == "Paused" else 2,
+                "canary": {
+                    "weights": {"canary": {"weight": weights[1]}, "stable": {"weight": weights[0]}}
+                },
+            }
+        objects.append(obj)
+    return objects
+
+
+@pytest.mark.parametrize(
+    ("weights", "phase"),
+    [((100, 0), "Healthy"), ((90, 10), "Paused"), ((100, 0), "Degraded")],
+    ids=["steady", "mid-canary", "after-abort"],
+)
+def test_argo_rollout_routes_are_the_controllers(tmp_path: Path, weights, phase) -> None:
+    repo = _admiral_repo(tmp_path)
+    cluster = dump(tmp_path / "c.yaml", _live(repo, weights, phase, hashed=True))
+    result, doc = scan_json(
+        "--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db"
+    )
+    assert result.exit_code == 0, result.output
+    vs = {f[0] for f in findings_of(doc) if f[2] == f"{NS}/rollout-vsvc"}
+    # The canary leg at rest, the weights mid-rollout: by design, not a leftover or drift.
+    assert not vs & {"MA103", "MA306", "MA307", "MA101", "MA302"}
+    # A fair finding: no route timeout on the managed route (low).
+    assert "MA405" in vs
+    notes = doc["scan"]["notes"]
+    if phase == "Paused":
+        assert any(
+            f"Rollout {NS}/greeting-canary is paused at step 1, canary weight 10%" in n
+            for n in notes
+        )
+    else:
+        assert not any("greeting-canary is" in n for n in notes)
+
+
+def test_drift_outside_the_managed_fields_is_still_drift(tmp_path: Path) -> None:
+    repo = _admiral_repo(tmp_path)
+    objects = _live(repo, (90, 10), "Paused")
+    vs = next(o for o in objects if o["kind"] == "VirtualService")
+    vs["spec"]["http"][0]["timeout"] = "3s"  # a hand edit next to the controller's weights
+    cluster = dump(tmp_path / "c.yaml", objects)
+    _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    drift = next(f for f in doc["findings"] if f["rule"] == "MA103")
+    assert [d["path"] for d in drift["evidence"]["differences"]] == ["spec.http[0].timeout"]
+    assert drift["evidence"]["left_out"] == {
+        "paths": ["spec.http[0].route[0].weight", "spec.http[0].route[1].weight"],
+        "why": f"written by Rollout {NS}/greeting-canary",
+    }
+
+
+def test_a_route_left_by_a_deleted_rollout_is_a_finding(tmp_path: Path) -> None:
+    repo = _admiral_repo(tmp_path)
+    # The Rollout was deleted from the repo (and the cluster); its VirtualService stayed.
+    greeting = repo.path / "overlays" / "canary" / "greeting.yaml"
+    greeting.write_text(
+        "---\n".join(d for d in greeting.read_text().split("---\n") if "kind: Rollout" not in d)
+    )
+    repo.git("commit", "-q", "-am", "drop the rollout", date="2024-03-01T10:00:00+00:00")
+    objects = [o for o in _live(repo, (100, 0), "Healthy") if o["kind"] != "Rollout"]
+    cluster = dump(tmp_path / "c.yaml", objects)
+    _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    leftover = next(f for f in doc["findings"] if f["rule"] == "MA306")
+    assert leftover["name"] == "rollout-vsvc"
+    assert leftover["evidence"]["left_by"].startswith(
+        "Argo Rollouts (field manager, last write 2026-11-20)"
+    )
+
+
+def _flagger_repo(root: Path) -> GitRepo:
+    repo = GitRepo(root / "gitops")
+    (repo.path / ".github").mkdir(parents=True)
+    shutil.copy(FLAGGER / ".github" / "CODEOWNERS", repo.path / ".github" / "CODEOWNERS")
+    (repo.path / "apps").mkdir()
+    shutil.copy(
+        FLAGGER / "artifacts" / "examples" / "istio-canary.yaml",
+        repo.path / "apps" / "podinfo.yaml",
+    )
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "podinfo canary", date=OLD)
+    return repo
+
+
+def _flagger_live(weight: int) -> list[dict]:
+    """What Flagger generates for the Canary test/podinfo (pkg/router/istio.go)."""
+    owner = [
+        {
+            "apiVersion": "flagger.app/v1beta1",
+            "kind": "Canary",
+            "name": "podinfo",
+            "controller": True,
+        }
+    ]
+    canary = yaml.safe_load((FLAGGER / "artifacts" / "examples" / "istio-canary.yaml").read_text())
+    canary["status"] = {"phase": "Progressing" if weight else "Succeeded", "canaryWeight": weight}
+    route = [
+        {
+            "destination": {"host": "podinfo-primary", "port": {"number": 80}},
+            "weight": 100 - weight,
+        },
+        {"destination": {"host": "podinfo-canary", "port": {"number": 80}}, "weight": weight},
+    ]
+    meta = {
+        "ownerReferences": owner,
+        "managedFields": [{"manager": "flagger", "time": "2026-11-27T00:00:00Z"}],
+    }
+    return [
+        canary,
+        live(
+            "VirtualService",
+            "podinfo",
+            "test",
+            {
+                "hosts": ["app.example.com", "podinfo"],
+                "gateways": ["istio-system/public-gateway", "mesh"],
+                "http": [{"route": route}],
+            },
+            **meta,
+        ),
+        live(
+            "DestinationRule",
+            "podinfo-primary",
+            "test",
+            {"host": "podinfo-primary", "trafficPolicy": {"tls": {"mode": "DISABLE"}}},
+            **meta,
+        ),
+        live(
+            "DestinationRule",
+            "podinfo-canary",
+            "test",
+            {"host": "podinfo-canary", "trafficPolicy": {"tls": {"mode": "DISABLE"}}},
+            **meta,
+        ),
+        *(
+            live("Service", n, "test", {"selector": {"app": n}, "ports": [{"port": 80}]})
+            for n in ("podinfo", "podinfo-primary", "podinfo-canary")
+        ),
+    ]
+
+
+@pytest.mark.parametrize("weight", [0, 10])
+def test_flagger_generated_objects_are_owned_through_the_canary(
+    tmp_path: Path, weight: int
+) -> None:
+    repo = _flagger_repo(tmp_path)
+    cluster = dump(tmp_path / "c.yaml", _flagger_live(weight))
+    result, doc = scan_json(
+        "--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db"
+    )
+    assert result.exit_code == 0, result.output
+    generated = [
+        f for f in doc["findings"] if f["name"] in ("podinfo", "podinfo-primary", "podinfo-canary")
+    ]
+    assert not {f["rule"] for f in generated} & {"MA101", "MA201", "MA306", "MA307", "MA103"}
+    assert {f["owner"] for f in generated} <= {"@stefanprodan @aryan9600"}
+    if weight:
+        assert any(
+            "Canary test/podinfo is progressing, canary weight 10%" in n
+            for n in doc["scan"]["notes"]
+        )
+
+
+def test_a_hand_made_copy_next_to_flagger_objects_is_still_unmanaged(tmp_path: Path) -> None:
+    repo = _flagger_repo(tmp_path)
+    copy_vs = live(
+        "VirtualService",
+        "podinfo-copy",
+        "test",
+        {
+            "hosts": ["podinfo-copy"],
+            "http": [{"route": [{"destination": {"host": "podinfo"}}], "timeout": "5s"}],
+        },
+    )
+    cluster = dump(tmp_path / "c.yaml", [*_flagger_live(0), copy_vs])
+    _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    assert ("MA101", "VirtualService", "test/podinfo-copy") in findings_of(doc)
+
+
+def test_rollout_pod_templates_are_never_kept(tmp_path: Path) -> None:
+    repo = _admiral_repo(tmp_path)
+    cluster = dump(tmp_path / "c.yaml", _live(repo, (100, 0), "Healthy"))
+    scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    stored = "".join(p.read_text() for p in (tmp_path / "cache").rglob("*.json"))
+    stored += (tmp_path / "a.db").read_bytes().decode(errors="replace")
+    assert "greeting-canary" in stored and "volumeMounts" not in stored
