@@ -18,12 +18,13 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
+from auditor.ignore import IgnoreRule, config_rules
 from auditor.model import Severity, Waiver
 from auditor.owners import DEFAULT_OWNER_KEYS
 from auditor.rulespec import Rule
 from auditor.waivers import parse_date
 
-_TOP_KEYS = ("owner-keys", "rules", "waivers", "apps")
+_TOP_KEYS = ("owner-keys", "rules", "waivers", "apps", "ignore-differences")
 _RULE_KEYS = ("severity", "enabled")
 _WAIVER_KEYS = ("rule", "namespace", "name", "reason", "expires", "ticket")
 
@@ -42,6 +43,7 @@ class Config:
     rules: tuple[RuleConfig, ...] = field(default_factory=tuple)
     source: str | None = None
     waivers: tuple[Waiver, ...] = ()
+    ignore: tuple[IgnoreRule, ...] = ()
 
     @property
     def rule_ids(self) -> dict[str, str]:
@@ -167,6 +169,7 @@ def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Conf
         ),
         source=source,
         waivers=waivers,
+        ignore=config_rules(data.get("ignore-differences"), f"{where}.ignore-differences"),
     )
 
 

@@ -6,7 +6,7 @@ by host, subset references, pods, change dates) is prepared here once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -25,6 +25,7 @@ from auditor.hosts import (
     service_targets,
     visible,
 )
+from auditor.ignore import IgnoreRule, decode, reason
 from auditor.kinds import AUDITED, key_of
 from auditor.model import Change, Difference, Manifest, ObjectKey, Resource, SyncState
 from auditor.normalize import spec_diff
@@ -81,8 +82,8 @@ class Inventory:
     git_context: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     # What progressive-delivery controllers manage (auditor/controllers.py), by resource.
     managed: dict[ObjectKey, Managed] = field(default_factory=dict)
-    # Drifted fields left out because a controller writes them, by resource.
-    ignored: dict[ObjectKey, tuple[Difference, ...]] = field(default_factory=dict)
+    # Drifted fields left out, with why (a controller writes them, an ignore rule), by resource.
+    ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = field(default_factory=dict)
     # Rollouts and Canaries in flight, for the scan notes.
     progress: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
@@ -281,6 +282,17 @@ def _state(live: dict[str, Any] | None, manifest: Manifest | None, unread: bool)
     return SyncState.IN_SYNC
 
 
+def _why(
+    key: ObjectKey, obj: dict[str, Any], managed: Managed | None, rules: tuple[IgnoreRule, ...]
+) -> Callable[[str], str | None]:
+    def why(path: str) -> str | None:
+        if controller_fields(managed, obj, path):
+            return f"written by {managed.controller}"  # type: ignore[union-attr]
+        return reason(rules, key, obj, path)
+
+    return why
+
+
 @dataclass(frozen=True)
 class _Joined:
     """Both sides of the join, before resources are made."""
@@ -323,26 +335,32 @@ def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
 
 
 def _drift(
-    key: ObjectKey,
     obj: dict[str, Any],
     manifest: Manifest,
     variants: tuple[Manifest, ...],
-    managed: Managed | None,
-) -> tuple[Manifest, tuple[Difference, ...], tuple[Difference, ...]]:
-    """The manifest compared with, the drift, and the differences left out because a
-    controller writes those fields. Live equal to any declaration is that one applied."""
+    why: Callable[[str], str | None],
+) -> tuple[Manifest, tuple[Difference, ...], tuple[tuple[Difference, str], ...]]:
+    """The manifest compared with, the drift, and the differences left out with why (a
+    controller writes them, an ignore rule names them). Live equal to any declaration
+    is that declaration applied."""
+    first = None
     for candidate in (manifest, *variants):
-        diff = spec_diff(candidate.obj, obj)
-        kept = tuple(d for d in diff if not controller_fields(managed, obj, d.path))
+        judged = [(d, why(d.path)) for d in spec_diff(candidate.obj, obj)]
+        kept = tuple(d for d, reason in judged if reason is None)
+        left = tuple((d, reason) for d, reason in judged if reason is not None)
         if not kept:
-            return candidate, (), tuple(d for d in diff if d not in kept)
-    diff = spec_diff(manifest.obj, obj)
-    kept = tuple(d for d in diff if not controller_fields(managed, obj, d.path))
-    return manifest, kept, tuple(d for d in diff if d not in kept)
+            return candidate, (), left
+        first = first or (candidate, kept, left)
+    assert first is not None
+    return first
 
 
 def build(
-    live: LiveSnapshot, git: GitSnapshot, owner_keys: tuple[str, ...], now: datetime
+    live: LiveSnapshot,
+    git: GitSnapshot,
+    owner_keys: tuple[str, ...],
+    now: datetime,
+    ignore: tuple[IgnoreRule, ...] = (),
 ) -> Inventory:
     """Join the live and Git sides into resources (one per group, kind, namespace, name).
 
@@ -364,9 +382,10 @@ def build(
         [o for o in objects if o["kind"] == "Rollout"],
         [o for o in objects if o["kind"] == "Canary"],
     )
+    app_rules = {a["path"]: decode(a.get("ignore") or ()) for a in git.apps}
     resources = []
     managed_by: dict[ObjectKey, Managed] = {}
-    ignored: dict[ObjectKey, tuple[Difference, ...]] = {}
+    ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = {}
     for key in sorted(joined.live.keys() | manifests.keys()):
         obj = joined.live.get(key)
         manifest = manifests.get(key)
@@ -376,7 +395,9 @@ def build(
             managed_by[key] = managed
         drift: tuple[Difference, ...] = ()
         if obj is not None and manifest is not None:
-            manifest, drift, left_out = _drift(key, obj, manifest, duplicates.get(key, ()), managed)
+            rules = ignore + app_rules.get(manifest.app or "", ())
+            why = _why(key, obj, managed, rules)
+            manifest, drift, left_out = _drift(obj, manifest, duplicates.get(key, ()), why)
             if left_out:
                 ignored[key] = left_out
         if drift:

@@ -125,7 +125,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     config = load_config(git.config_text, git.config_source, catalog)
     live = read_live(req.live, advance)
     now = clock.now()
-    inventory = build(live, git, config.owner_keys, now)
+    inventory = build(live, git, config.owner_keys, now, config.ignore)
     memo = RuleMemo.for_scan(live, git, config.owner_keys, inventory.resources)
     result = engine.run(inventory, config, live.cluster, memo, git.text)
     if git.timeline is not None:
@@ -163,10 +163,6 @@ def _added(
     """Fingerprints of the findings that the scanned ref adds compared with `req.base`:
     the base ref is read and judged the same way, and its findings subtracted."""
     base = read_repo(req.repo, req.base, req.paths, config=req.config)
-    known = {
-        f.fingerprint
-        for f in engine.run(
-            build(live, base, config.owner_keys, now), config, live.cluster
-        ).findings
-    }
+    base_inventory = build(live, base, config.owner_keys, now, config.ignore)
+    known = {f.fingerprint for f in engine.run(base_inventory, config, live.cluster).findings}
     return {f.fingerprint for f in findings if f.fingerprint not in known}

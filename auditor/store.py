@@ -318,7 +318,9 @@ def _record(
         "notes": json.dumps(list(scan.notes)),
         "rules": json.dumps(list(scan.rules)),
         "resources": scan.resources,
-        "apps": json.dumps([{k: v for k, v in a.items() if k != "inputs"} for a in scan.apps]),
+        "apps": json.dumps(
+            [{k: v for k, v in a.items() if k not in ("inputs", "ignore")} for a in scan.apps]
+        ),
     }
     scan_id = db["scans"].insert(scan_row).last_pk
     known = {

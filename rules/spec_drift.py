@@ -40,11 +40,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         }
         left_out = inventory.ignored.get(resource.key)
         if left_out:
-            managed = inventory.managed[resource.key]
-            evidence["left_out"] = {
-                "paths": [d.path for d in left_out],
-                "why": f"written by {managed.controller}",
-            }
+            evidence["left_out"] = [{"path": d.path, "why": why} for d, why in left_out]
         declared = inventory.duplicates.get(resource.key)
         if declared and resource.manifest is not None:
             evidence["compared_with"] = (

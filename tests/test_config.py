@@ -42,7 +42,7 @@ def test_settings_by_id_or_name() -> None:
     [
         (
             {"owners": []},
-            "x.yaml: unknown key 'owners' (allowed: owner-keys, rules, waivers, apps)",
+            "x.yaml: unknown key 'owners' (allowed: owner-keys, rules, waivers, apps, ignore-differences)",
         ),
         ({"rules": {"MA999": {}}}, "x.yaml.rules: unknown rule 'MA999'"),
         (

@@ -111,10 +111,11 @@ def test_drift_outside_the_managed_fields_is_still_drift(tmp_path: Path) -> None
     _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
     drift = next(f for f in doc["findings"] if f["rule"] == "MA103")
     assert [d["path"] for d in drift["evidence"]["differences"]] == ["spec.http[0].timeout"]
-    assert drift["evidence"]["left_out"] == {
-        "paths": ["spec.http[0].route[0].weight", "spec.http[0].route[1].weight"],
-        "why": f"written by Rollout {NS}/greeting-canary",
-    }
+    why = f"written by Rollout {NS}/greeting-canary"
+    assert drift["evidence"]["left_out"] == [
+        {"path": "spec.http[0].route[0].weight", "why": why},
+        {"path": "spec.http[0].route[1].weight", "why": why},
+    ]
 
 
 def test_a_route_left_by_a_deleted_rollout_is_a_finding(tmp_path: Path) -> None:

@@ -219,6 +219,7 @@ def build_apps(
             "reason": None,
             "objects": 0,
             "inputs": sorted(found_files.shaping),
+            "ignore": [list(r) for r in app.ignore],
         }
         built.apps.append(entry)
         reason = builder.why_not(app, found_files)

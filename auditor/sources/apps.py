@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
+from auditor.ignore import argo_rules, encode
 from auditor.sources.kustomize import kustomization_file, referenced_folders
 
 CHART = "Chart.yaml"
@@ -61,11 +62,14 @@ class App:
     defined_in: str = ""
     # Why the app is not rendered (it stays listed, and its files are still inputs).
     skip: str = ""
+    # The Application's ignoreDifferences (auditor/ignore.py, encoded): they do not
+    # change the render, only what counts as drift.
+    ignore: tuple[tuple[Any, ...], ...] = ()
 
     def options(self) -> str:
         """What, besides the input files, decides the render: part of its cache key."""
         data = asdict(self)
-        for informative in ("found_by", "defined_in", "skip"):
+        for informative in ("found_by", "defined_in", "skip", "ignore"):
             data.pop(informative)
         return json.dumps(data, sort_keys=True)
 
@@ -183,6 +187,10 @@ class _Finder:
             _str(s.get("ref")): s for s in sources if s.get("ref") and self.ours(s.get("repoURL"))
         }
         destination = _str(_mapping(spec.get("destination")).get("namespace")) or None
+        ignore = tuple(
+            tuple(r)
+            for r in encode(argo_rules(spec.get("ignoreDifferences"), f"Application {name}"))
+        )
         for source in sources:
             if not self.ours(source.get("repoURL")):
                 self.note(
@@ -198,9 +206,8 @@ class _Finder:
                     f"Application {name} ({where}): path {source.get('path')!r} is not in the repo"
                 )
                 continue
-            self.found.apps.append(
-                self._argo_source(name, where, folder, source, refs, destination)
-            )
+            app = self._argo_source(name, where, folder, source, refs, destination)
+            self.found.apps.append(replace(app, ignore=ignore))
 
     def _argo_source(
         self,
