@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +99,23 @@ def _scan(
 ) -> int:
     """Scan, write the output, and return the exit code; `last` (the process's last
     command) exits right here, while the scan's objects are still referenced."""
+    if metrics_file is not None:
+        target = metrics_file
+
+        def write_metrics(scan: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+            """Before the scan commits: if the file cannot be written, nothing is stored."""
+            metrics.write(target, metrics.render(scan["cluster"], scan, rows))
+
+        req = replace(req, before_commit=write_metrics)
     try:
         with counter() as advance:
             outcome = run_scan(req, CATALOG, advance)
     except AuditError:
         if metrics_file is not None:
-            metrics.write(metrics_file, metrics.render(req.live.cluster_name or "", None, []))
+            # The scan's own error is the one to report, not a second one from here.
+            with suppress(AuditError):
+                metrics.write(metrics_file, metrics.render(req.live.cluster_name or "", None, []))
         raise
-    if metrics_file is not None:
-        text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
-        metrics.write(metrics_file, text)
     _render_scan(outcome.scan, outcome.findings, output_format(fmt))
     code = _exit_code(outcome.scan, outcome.findings, fail_on)
     if last:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from auditor import clock, monthly, tickets
+from auditor import atomic, clock, monthly, store, tickets
 from auditor import retire as retirement
 from auditor.cli_options import (
     AuditGroup,
@@ -20,10 +20,20 @@ from auditor.cli_options import (
     month_value,
     output_format,
 )
+from auditor.errors import SourceError
 from reports import json_report, table
 from reports import monthly as monthly_report
 from reports import tickets as ticket_reports
 from rules import CATALOG
+
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    envvar="MESH_AUDIT_LOCK_TIMEOUT",
+    default=store.DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
+)
 
 
 @click.command(name="tickets")
@@ -53,6 +63,7 @@ from rules import CATALOG
     help="Create or update GitHub issues (token from GITHUB_TOKEN).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the tickets; write and change nothing.")
+@lock_timeout_option
 @format_option
 @debug_option
 def tickets_command(
@@ -62,6 +73,7 @@ def tickets_command(
     out: Path | None,
     github_repo: str | None,
     dry_run: bool,
+    lock_timeout: float,
     fmt: str | None,
 ) -> None:
     """Turn open findings into one ticket per owner for the period.
@@ -81,8 +93,6 @@ def tickets_command(
     bodies = {t.key: ticket_reports.markdown(t, fixes) for t in planned}
     urls: dict[str, str] = {}
     if not dry_run and planned:
-        if out is not None:
-            _write_tickets(out, planned, bodies)
         if hub is not None:
             for t in planned:
                 added = "\n".join(
@@ -97,7 +107,21 @@ def tickets_command(
                     [ticket_reports.LABEL, ticket_reports.slug(t.owner)],
                     f"mesh-audit added {len(t.new)} finding(s):\n{added}",
                 )
-        tickets.record(db, planned, clock.stamp(), urls)
+        # The files are written inside the database transaction: both or neither.
+        skipped = tickets.record(
+            db,
+            planned,
+            clock.stamp(),
+            urls,
+            lock_timeout,
+            before_commit=(lambda: _write_tickets(out, planned, bodies)) if out else None,
+        )
+        if skipped:
+            click.echo(
+                f"mesh-audit: warning: {len(skipped)} finding(s) changed status while the "
+                "tickets were made (a scan ran meanwhile); their status was kept",
+                err=True,
+            )
     docs = [{**ticket_reports.summary(t, bodies), "url": urls.get(t.key, t.url)} for t in planned]
     if output_format(fmt) == "json":
         json_report.write({"dry_run": dry_run, "tickets": docs}, sys.stdout)
@@ -106,12 +130,16 @@ def tickets_command(
 
 
 def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    """Each file atomically; any failure is exit 3 and the tickets are not recorded."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SourceError(f"cannot create {out}: {exc.strerror or exc}") from None
     for t in planned:
-        (out / f"{t.period}-{ticket_reports.slug(t.owner)}.md").write_text(bodies[t.key])
+        atomic.write_text(out / f"{t.period}-{ticket_reports.slug(t.owner)}.md", bodies[t.key])
     docs = [ticket_reports.summary(t, bodies) for t in planned]
-    (out / "tickets.json").write_text(json.dumps({"tickets": docs}, indent=2) + "\n")
-    (out / "jira.csv").write_text(ticket_reports.jira_csv(planned, bodies))
+    atomic.write_text(out / "tickets.json", json.dumps({"tickets": docs}, indent=2) + "\n")
+    atomic.write_text(out / "jira.csv", ticket_reports.jira_csv(planned, bodies))
 
 
 @click.group(cls=AuditGroup)

@@ -7,7 +7,7 @@ opened for writing, so bad input leaves the database exactly as it was.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,8 @@ class ScanRequest:
     paths: tuple[str, ...] = ()
     config: Path | None = None
     lock_timeout: float = 30.0
+    # Runs inside the store's transaction, before the commit (output files).
+    before_commit: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,5 +132,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         rules=tuple(rc.rule.id for rc in config.enabled),
         resources=len(inventory.resources),
     )
-    scan_row, rows = store.record(req.db, record, result.findings, req.lock_timeout)
+    scan_row, rows = store.record(
+        req.db, record, result.findings, req.lock_timeout, req.before_commit
+    )
     return ScanOutcome(scan_row, rows, git.errors, inventory)

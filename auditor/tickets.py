@@ -8,7 +8,7 @@ already ticketed are never ticketed again. Owner-less findings go to a fallback 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,5 +73,15 @@ def plan(db: Path, period: str, default_owner: str) -> list[Ticket]:
     return tickets
 
 
-def record(db: Path, tickets: Sequence[Ticket], now: str, urls: dict[str, str]) -> None:
-    store.record_tickets(db, [t.record(now, urls.get(t.key)) for t in tickets], now)
+def record(
+    db: Path,
+    tickets: Sequence[Ticket],
+    now: str,
+    urls: dict[str, str],
+    lock_timeout: float | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> list[str]:
+    """Store the tickets; returns findings a concurrent scan moved, left as they are."""
+    return store.record_tickets(
+        db, [t.record(now, urls.get(t.key)) for t in tickets], now, lock_timeout, before_commit
+    )

@@ -5,13 +5,13 @@ Written atomically (temp file + rename) so the collector never reads half a file
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from auditor import atomic
 
 
 def _labels(**labels: Any) -> str:
@@ -79,13 +79,5 @@ def render(cluster: str, scan: dict[str, Any] | None, rows: Sequence[dict[str, A
 
 
 def write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Atomically, so the collector never reads half a file; a failure is exit 3."""
+    atomic.write_text(path, text)

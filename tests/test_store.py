@@ -34,6 +34,7 @@ def test_schema_is_migrated_once(scenario: Scenario) -> None:
         "m001_initial",
         "m002_waivers",
         "m003_lifecycle",
+        "m004_store_safety",
     ]
     assert len(tables["scans"]) == 2 and len(tables["sightings"]) == 12
 
