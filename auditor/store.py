@@ -518,7 +518,11 @@ def record_tickets(
 
 
 def retire_candidates(
-    path: Path, rules: Sequence[str], cutoff: str, clusters: Sequence[str] = ()
+    path: Path,
+    rules: Sequence[str],
+    cutoff: str,
+    clusters: Sequence[str] = (),
+    lock_timeout: float | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str | None]]:
     """Active, unwaived findings of `rules` first seen by `cutoff` (of `clusters`, default
     all), and each cluster's kubeconfig context as its latest scan recorded it."""
@@ -532,7 +536,7 @@ def retire_candidates(
         sql += f" AND cluster IN ({', '.join('?' * len(clusters))})"
         args += clusters
     sql += " ORDER BY cluster, kind, namespace, name, rule, fingerprint"
-    with session(path) as db:
+    with session(path, lock_timeout=lock_timeout) as db:
         rows = list(db.query(sql, args))
         contexts = {
             r["cluster"]: r["context"]
@@ -547,19 +551,32 @@ def retire_candidates(
 def mark_retiring(
     path: Path,
     resources: Sequence[tuple[str, str, str, str]],
+    fingerprints: Sequence[str],
     branch: str,
     lock_timeout: float | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> None:
     """Remember the retire branch on every active finding of the removed resources (cluster,
-    kind, namespace, name): when they go away they become `retired`, not just resolved."""
+    kind, namespace, name) and on the edited-away findings: when they go away they become
+    `retired`, not just resolved. `before_commit` (creating and pushing the branch) runs
+    inside the transaction, so the database never names a branch that failed."""
     active = [s.value for s in ACTIVE]
+    marks = ", ".join("?" * len(active))
     with session(path, write=True, lock_timeout=lock_timeout) as db:
         for cluster, kind, namespace, name in resources:
             db.conn.execute(
                 "UPDATE findings SET retire_branch = ? WHERE cluster = ? AND kind = ? "
-                f"AND namespace = ? AND name = ? AND status IN ({', '.join('?' * len(active))})",
+                f"AND namespace = ? AND name = ? AND status IN ({marks})",
                 [branch, cluster, kind, namespace, name, *active],
             )
+        for fingerprint in fingerprints:
+            db.conn.execute(
+                "UPDATE findings SET retire_branch = ? WHERE fingerprint = ? "
+                f"AND status IN ({marks})",
+                [branch, fingerprint, *active],
+            )
+        if before_commit is not None:
+            before_commit()
 
 
 def history(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
