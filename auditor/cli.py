@@ -174,9 +174,10 @@ def _scan(
 @click.option(
     "--lock-timeout",
     type=float,
+    envvar="MESH_AUDIT_LOCK_TIMEOUT",
     default=30.0,
     show_default=True,
-    help="Seconds to wait for another run holding the database.",
+    help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
 )
 @debug_option
 @click.pass_context
