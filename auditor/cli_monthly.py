@@ -292,6 +292,9 @@ def retire_apply(
                 click.echo(f"  - {verb} {r.describe()} in {r.path}")
             elif id(r) in skipped:
                 click.echo(f"  ! skipped {r.describe()}: {skipped[id(r)]}")
+            elif r.action == retirement.Action.EDIT:
+                spots = ", ".join(f["locator"] for f in r.findings)
+                click.echo(f"  live only, for its owner to edit out {spots}: {r.command}")
             else:
                 click.echo(f"  live only, for its owner to run: {r.command}")
     for _, why in applied.skipped:

@@ -16,8 +16,10 @@ since the scan that planned it. Nothing is ever written to the cluster.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shlex
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -68,7 +70,7 @@ class Retirement:
 
     @property
     def action(self) -> Action:
-        if self.path and all(f["rule"] in EDIT_RULES for f in self.findings):
+        if all(f["rule"] in EDIT_RULES for f in self.findings):
             return Action.EDIT
         return Action.REMOVE if self.path else Action.KUBECTL
 
@@ -78,12 +80,14 @@ class Retirement:
 
     @property
     def command(self) -> str | None:
-        if self.action != Action.KUBECTL:
+        """What the owner runs for a live-only resource: delete it, or edit out the 0% leg."""
+        if self.path:
             return None
         words = ["kubectl"]
         if self.context:
             words += ["--context", self.context]
-        words += ["delete", f"{self.kind.lower()}.{ISTIO_GROUP}", self.name, "-n", self.namespace]
+        verb = "edit" if self.action == Action.EDIT else "delete"
+        words += [verb, f"{self.kind.lower()}.{ISTIO_GROUP}", self.name, "-n", self.namespace]
         return shlex.join(words)
 
     def describe(self) -> str:
@@ -167,20 +171,53 @@ def _git_reason(exc: Any) -> str:
     return lines[-1].strip() if lines else f"git exited with {exc.status}"
 
 
+_LOCK_REASON = "mesh-audit retire apply, pid "
+_TEMP_PREFIX = "mesh-audit-retire-"
+
+
+def _prune_leftovers(repo: Any) -> None:
+    """Remove worktrees that a killed `retire apply` left (their process is gone)."""
+    repo.git.worktree("prune")
+    folder = None
+    for line in repo.git.worktree("list", "--porcelain").splitlines():
+        if line.startswith("worktree "):
+            folder = line.removeprefix("worktree ")
+        elif line.startswith(f"locked {_LOCK_REASON}") and folder:
+            pid = line.removeprefix(f"locked {_LOCK_REASON}")
+            if pid.isdigit() and not _alive(int(pid)):
+                repo.git.worktree("remove", "--force", "--force", folder)
+                if Path(folder).parent.name.startswith(_TEMP_PREFIX):
+                    shutil.rmtree(Path(folder).parent, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, as another user's process
+    return True
+
+
 @contextmanager
 def _worktree(repo: Any, base: str) -> Iterator[Any]:
-    """A detached temporary worktree at `base`, removed afterwards whatever happens; one
-    left by a killed run is pruned by the next."""
+    """A detached temporary worktree at `base`, removed afterwards whatever happens. It is
+    locked with our pid, so one left by a killed run is removed by the next."""
     import git
 
-    repo.git.worktree("prune")
-    with tempfile.TemporaryDirectory(prefix="mesh-audit-retire-") as tmp:
-        folder = Path(tmp) / "tree"
-        repo.git.worktree("add", "--detach", "--quiet", str(folder), base)
-        try:
-            yield git.Repo(folder)
-        finally:
-            repo.git.worktree("remove", "--force", str(folder))
+    _prune_leftovers(repo)
+    folder = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX)) / "tree"
+    reason = f"{_LOCK_REASON}{os.getpid()}"
+    try:
+        repo.git.worktree(
+            "add", "--detach", "--quiet", "--lock", "--reason", reason, str(folder), base
+        )
+        yield git.Repo(folder)
+    finally:
+        if folder.exists():
+            repo.git.worktree("remove", "--force", "--force", str(folder))
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def _inside(root: Path, rel: str, write: bool = False) -> Path:
@@ -324,7 +361,7 @@ def apply(
     if repo.bare:
         raise InputError(f"{repo_path} is a bare repository: retire needs a checkout")
     check_branch(repo, branch, push)
-    todo = [r for r in planned if r.action in (Action.REMOVE, Action.EDIT)]
+    todo = [r for r in planned if r.path and r.action != Action.KUBECTL]
     if not todo:
         raise InputError("nothing to change in Git (see `mesh-audit retire plan`)")
     done: list[Retirement] = []

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -387,3 +389,52 @@ def test_plan_and_apply_per_cluster_with_their_context(tmp_path: Path) -> None:
     assert applied.exit_code == 0, applied.output
     assert "kubectl --context prod-admin delete" in applied.stdout
     assert "staging" not in applied.stdout
+
+
+# `retire apply` in a child process that SIGKILLs itself when it is about to commit in its
+# temporary worktree: the files there are already rewritten and staged.
+_KILLED_APPLY = """
+import os, signal, sys
+from git.index.base import IndexFile
+
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+IndexFile.commit = killed
+sys.argv = ["mesh-audit", *sys.argv[1:]]
+from auditor.cli import main
+main()
+"""
+
+
+def test_a_killed_apply_leaves_the_checkout_as_it_was(tmp_path: Path) -> None:
+    repo, db = _ghost_world(tmp_path)
+    head = repo.git("rev-parse", "HEAD")
+    before = db.read_bytes()
+    args = [
+        "retire",
+        "apply",
+        "--db",
+        db,
+        "--grace-days",
+        "0",
+        "--repo",
+        repo.path,
+        "--branch",
+        "r",
+    ]
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_APPLY, *map(str, args)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert "r" not in repo.git("branch", "--list").split() and db.read_bytes() == before
+    assert repo.git("rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert repo.git("rev-parse", "HEAD") == head and repo.git("status", "--porcelain") == ""
+    assert len(repo.git("worktree", "list").splitlines()) == 2  # the dead run's, locked
+    result = _apply(db, repo, "--branch", "r")
+    assert result.exit_code == 0, result.output
+    _untouched(repo, head)
+    assert repo.git("diff", "--name-status", "main", "r") == "D\tapps/ghost.yaml"
