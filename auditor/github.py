@@ -116,12 +116,10 @@ class GitHub:
         try:
             answer = json.loads(data) if data.strip() else None
         except ValueError:
-            answer = ValueError
+            problem = "" if status >= 400 else " answer is not JSON"
+            raise SourceError(f"GitHub {what}: HTTP {status}{problem}") from None
         if status >= 400:
-            detail = _summary(answer) if answer is not ValueError else ""
-            raise SourceError(f"GitHub {what}: HTTP {status}{detail}")
-        if answer is ValueError:
-            raise SourceError(f"GitHub {what}: HTTP {status} answer is not JSON")
+            raise SourceError(f"GitHub {what}: HTTP {status}{_summary(answer)}")
         return answer
 
     def find(self, marker: str, label: str) -> dict[str, Any] | None:

@@ -310,24 +310,29 @@ def _changes(tree: _Tree, r: Retirement) -> dict[str, str | None]:
     if r.action == Action.EDIT:
         locators = [f["locator"] for f in r.findings]
         changes[r.path] = drop_zero_destinations(text, r.path, r.target, namespace, locators)
-        return changes
-    changes[r.path] = remove_document(text, r.path, r.target, namespace)
+    else:
+        changes[r.path] = remove_document(text, r.path, r.target, namespace)
     if changes[r.path] is None:
-        folder = posixpath.dirname(r.path)
-        while True:
-            for name in KUSTOMIZATIONS:
-                kust = posixpath.join(folder, name)
-                kust_text = tree.read(kust, changes)
-                if kust_text is not None:
-                    rest = drop_resource(kust_text, posixpath.relpath(r.path, folder or "."))
-                    if rest is not None:
-                        changes[kust] = rest
-            if not folder:
-                break
-            folder = posixpath.dirname(folder)
+        _unlist(tree, r.path, changes)
     for rel in changes:
         _inside(tree.root, rel, write=True)
     return changes
+
+
+def _unlist(tree: _Tree, path: str, changes: dict[str, str | None]) -> None:
+    """Drop a deleted file from the `resources:` of every kustomization above it."""
+    folder = posixpath.dirname(path)
+    while True:
+        for name in KUSTOMIZATIONS:
+            kust = posixpath.join(folder, name)
+            text = tree.read(kust, changes)
+            if text is not None:
+                rest = drop_resource(text, posixpath.relpath(path, folder or "."))
+                if rest is not None:
+                    changes[kust] = rest
+        if not folder:
+            return
+        folder = posixpath.dirname(folder)
 
 
 def _message(done: Sequence[Retirement]) -> str:

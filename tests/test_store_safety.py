@@ -266,12 +266,14 @@ def test_output_files_fail_with_the_run_and_never_mask_its_exit_code(
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.parametrize("upto", ["m002_waivers", "m003_lifecycle", "m004_store_safety"])
 def test_monthly_numbers_count_findings_from_before_the_history(
-    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch, upto: str
 ) -> None:
-    """A database last written before `finding_events` existed (m001 + m002)."""
+    """A database written by an earlier version: before waivers, before the status history,
+    or with a history that began after its findings were first seen."""
     db = Database(scenario.db)
-    store.migrations.apply(db, stop_before="m003_lifecycle")
+    store.migrations.apply(db, stop_before=upto)
     db["scans"].insert({"id": 1, "started_at": "2026-09-01T00:00:00Z", "cluster": "old"})
     base = {"cluster": "old", "rule": "MA101", "rule_name": "unmanaged", "severity": "medium"}
     db["findings"].insert_all(
@@ -303,6 +305,17 @@ def test_monthly_numbers_count_findings_from_before_the_history(
             },
         ]
     )
+    if upto == "m004_store_safety":
+        # The history began after both were first seen: only the resolution is recorded.
+        db["finding_events"].insert(
+            {
+                "fingerprint": "fp-gone",
+                "at": "2026-09-20T00:00:00Z",
+                "from_status": "open",
+                "to_status": "resolved",
+                "note": "not seen",
+            }
+        )
     db.conn.close()
     monkeypatch.setenv("MESH_AUDIT_NOW", "2026-10-05T00:00:00Z")
     assert scan_json(*scenario.args)[0].exit_code == 0
