@@ -2,14 +2,14 @@
 
 A file is cut at its `---` lines into pieces kept as exact text, so removing one document
 keeps every other document byte for byte (a leading `---`, CRLF line ends, no final
-newline). A document that must change inside (an item of a `kind: List`, a 0% route
-destination, a kustomization's `resources:`) goes through ruamel.yaml's round trip,
-which keeps its comments, quoting and flow-style lists.
+newline). Inside a document (an item of a `kind: List`, a 0% route destination, an entry
+of a kustomization's `resources:`), ruamel.yaml's round-trip loader says where the item
+sits, and exactly that item's text is cut out: comments, quoting, indentation, flow-style
+lists and JSON stay as they were, which re-rendering the document would not guarantee.
 """
 
 from __future__ import annotations
 
-import io
 import posixpath
 import re
 from collections.abc import Callable, Sequence
@@ -18,13 +18,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.util import load_yaml_guess_indent
 
 from auditor.kinds import is_k8s_object, key_of
 from auditor.yamldocs import parse
 
 _SEPARATOR = re.compile(r"^(?:---|\.\.\.)(?:[ \t][^\r\n]*)?(?:\r?\n|\Z)", re.MULTILINE)
 _ROUTE = re.compile(r"spec\.(http|tcp|tls)\[(\d+)\]\.route\[(\d+)\]")
+_PLAIN_END = re.compile(r"[^,\]}\r\n#]*")
 # (kind, namespace, name): documents match on all three, never on kind and name alone.
 Target = tuple[str, str, str]
 
@@ -61,25 +61,101 @@ def _is_list(doc: Any) -> bool:
     )
 
 
-def round_trip(text: str, change: Callable[[Any], None]) -> str:
-    """`text` after `change` edits its parsed form in place, re-rendered in its own style."""
-    newline = "\r\n" if "\r\n" in text else "\n"
-    plain = text.replace("\r\n", "\n")
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 1 << 16
+def _load(text: str) -> Any:
     try:
-        data, indent, sequence_offset = load_yaml_guess_indent(plain, yaml=yaml)
-        if indent:
-            yaml.indent(mapping=indent, sequence=indent, offset=sequence_offset or 0)
-        change(data)
-        buffer = io.StringIO()
-        yaml.dump(data, buffer)
+        return YAML().load(text)
     except YAMLError as exc:
         raise EditError(f"cannot edit YAML: {str(exc).splitlines()[0]}") from None
-    trailing = plain[len(plain.rstrip("\n")) :]
-    out = buffer.getvalue().rstrip("\n") + trailing
-    return out.replace("\n", newline)
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0, *(m.end() for m in re.finditer("\n", text))]
+
+
+def _flow_end(text: str, pos: int) -> int:
+    """Where the flow-style node starting at `pos` ends (a scalar, `[...]` or `{...}`)."""
+    if text[pos] in "[{":
+        depth, quote, i = 0, "", pos
+        while i < len(text):
+            ch = text[i]
+            if quote:
+                if ch == "\\" and quote == '"':
+                    i += 1
+                elif ch == quote:
+                    quote = ""
+            elif ch in "'\"":
+                quote = ch
+            elif ch in "[{":
+                depth += 1
+            elif ch in "]}":
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+    elif text[pos] in "'\"":
+        quote, i = text[pos], pos + 1
+        while i < len(text):
+            if text[i] == "\\" and quote == '"':
+                i += 2
+                continue
+            if text[i] == quote:
+                if quote == "'" and text[i + 1 : i + 2] == "'":
+                    i += 2
+                    continue
+                return i + 1
+            i += 1
+    else:
+        match = _PLAIN_END.match(text, pos)
+        if match is not None:
+            return pos + len(match.group(0).rstrip())
+    raise EditError("cannot find the end of a flow-style item")
+
+
+def _without_item(text: str, seq: Any, k: int) -> str:
+    """`text` without item `k` of the sequence `seq` that ruamel loaded from it."""
+    starts = _line_starts(text)
+
+    def start(i: int) -> int:
+        line, column = seq.lc.item(i)
+        return int(starts[line] + column)
+
+    begin = start(k)
+    if seq.fa.flow_style():
+        if k + 1 < len(seq):
+            return text[:begin] + text[start(k + 1) :]
+        end = _flow_end(text, begin)
+        if k == 0:
+            return text[:begin] + text[end:]
+        comma = len(text[:begin].rstrip())
+        if text[comma - 1 : comma] != ",":
+            raise EditError("cannot edit a flow-style list with comments between items")
+        return text[: comma - 1] + text[end:]
+    line = seq.lc.item(k)[0]
+    dash = text.rfind("-", starts[line], begin)
+    if dash < 0 or text[starts[line] : dash].strip():
+        raise EditError("cannot edit an item of a nested list")
+    indent = dash - starts[line]
+    lines = text.splitlines(keepends=True)
+    # The item runs until a line at or left of its dash; comments right after it stay
+    # (they introduce what follows).
+    last = line + 1
+    for j in range(line + 1, len(lines)):
+        content = lines[j].strip()
+        if not content or content.startswith("#"):
+            continue
+        if len(lines[j]) - len(lines[j].lstrip(" ")) <= indent:
+            break
+        last = j + 1
+    return "".join(lines[:line] + lines[last:])
+
+
+def _drop_items(text: str, find: Callable[[Any], tuple[Any, list[int]]]) -> str:
+    """Remove, one at a time from the last, the items `find` names in the loaded text."""
+    _, items = find(_load(text))
+    for k in sorted(items, reverse=True):
+        seq, _ = find(_load(text))  # fresh positions; items before k kept their index
+        text = _without_item(text, seq, k)
+    return text
 
 
 def _join(parts: Sequence[Piece]) -> str:
@@ -113,24 +189,21 @@ def remove_document(text: str, path: str, target: Target, default_namespace: str
     index, doc, in_list = _find(text, path, target, default_namespace)
     if in_list and len(doc["items"]) > 1:
 
-        def drop(data: Any) -> None:
-            items = data["items"]
-            for k in reversed(range(len(items))):
-                if _identity(items[k], default_namespace) == target:
-                    del items[k]
+        def items(data: Any) -> tuple[Any, list[int]]:
+            seq = data["items"]
+            return seq, [k for k, i in enumerate(seq) if _identity(i, default_namespace) == target]
 
-        parts[index] = replace(parts[index], body=round_trip(parts[index].body, drop))
+        parts[index] = replace(parts[index], body=_drop_items(parts[index].body, items))
     else:
         parts = _without(parts, index)
-    left = _join(parts)
-    return left if any(parse(p.body, path)[0] for p in parts) else None
+    return _join(parts) if any(parse(p.body, path)[0] for p in parts) else None
 
 
 def drop_zero_destinations(
     text: str, path: str, target: Target, default_namespace: str, locators: Sequence[str]
 ) -> str:
     """The file with the 0%-weight route destinations at `locators` removed from the
-    target's document (MA306's edit), every other document unchanged."""
+    target's document (MA306's edit), every other byte unchanged."""
     parts = pieces(text)
     index, _, in_list = _find(text, path, target, default_namespace)
     spots = []
@@ -139,44 +212,39 @@ def drop_zero_destinations(
         if match is None:
             raise EditError(f"{path}: cannot edit at {locator}")
         spots.append((match[1], int(match[2]), int(match[3])))
+    body = parts[index].body
+    for proto, rule, position in sorted(spots, reverse=True):
 
-    def drop(data: Any) -> None:
-        doc = data
-        if in_list:
-            doc = next(i for i in data["items"] if _identity(i, default_namespace) == target)
-        for proto, rule, position in sorted(spots, reverse=True):
+        def route(data: Any, proto: str = proto, rule: int = rule, at: int = position) -> Any:
+            doc = data
+            if in_list:
+                doc = next(i for i in data["items"] if _identity(i, default_namespace) == target)
             try:
-                route = doc["spec"][proto][rule]["route"]
-                entries = [k for k, e in enumerate(route) if isinstance(e, dict)]
-                entry = entries[position]
+                seq = doc["spec"][proto][rule]["route"]
+                entry = [k for k, e in enumerate(seq) if isinstance(e, dict)][at]
             except (KeyError, IndexError, TypeError):
-                raise EditError(f"{path}: no spec.{proto}[{rule}].route[{position}]") from None
-            if route[entry].get("weight"):
-                raise EditError(f"{path}: spec.{proto}[{rule}].route[{position}] is no longer 0%")
-            del route[entry]
+                raise EditError(f"{path}: no spec.{proto}[{rule}].route[{at}]") from None
+            if seq[entry].get("weight"):
+                raise EditError(f"{path}: spec.{proto}[{rule}].route[{at}] is no longer 0%")
+            return seq, [entry]
 
-    parts[index] = replace(parts[index], body=round_trip(parts[index].body, drop))
+        body = _drop_items(body, route)
+    parts[index] = replace(parts[index], body=body)
     return _join(parts)
 
 
 def drop_resource(text: str, entry: str) -> str | None:
     """The kustomization without `entry` in its `resources:` (nothing else touched); None
     when it does not list it."""
-    found = False
 
-    def drop(data: Any) -> None:
-        nonlocal found
-        resources = data.get("resources") if isinstance(data, dict) else None
-        if not isinstance(resources, list):
-            return
-        listed = [
-            k
-            for k, e in enumerate(resources)
-            if isinstance(e, str) and posixpath.normpath(e) == entry
+    def listed(data: Any) -> tuple[Any, list[int]]:
+        seq = data.get("resources") if isinstance(data, dict) else None
+        if not isinstance(seq, list):
+            return seq, []
+        return seq, [
+            k for k, e in enumerate(seq) if isinstance(e, str) and posixpath.normpath(e) == entry
         ]
-        for k in reversed(listed):
-            del resources[k]
-        found = bool(listed)
 
-    out = round_trip(text, drop)
-    return out if found else None
+    if not listed(_load(text))[1]:
+        return None
+    return _drop_items(text, listed)
