@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
 
 from auditor.errors import InputError, SourceError
 
@@ -106,11 +107,11 @@ class GitHub:
                     if len(data) > _MAX_BODY:
                         raise SourceError(f"GitHub {what}: answer larger than {_MAX_BODY} bytes")
                 status = response.status_code
-        except requests.Timeout:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise SourceError(
                 f"GitHub {what}: no complete answer within {self._timeout:g}s"
             ) from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             reason = type(exc).__name__
             raise SourceError(f"cannot reach GitHub at {self._api}: {reason}") from None
         try:

@@ -3,7 +3,7 @@
 Speaks the endpoints mesh-audit uses: list issues by label, create, update, comment.
 Records every request's headers; can redirect every request to another server
 (`redirect_to`), answer from a script of raw replies (`script`), or hold the answer
-until the test releases it (`stall`).
+until the test releases it (`stall`, or `trickle` after the first byte).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class GitHubEmulator(LocalServer):
     # Raw replies (status, content type, body bytes) given in order instead of the API's.
     script: list[tuple[int, str, bytes]] = field(default_factory=list)
     stall: threading.Event | None = None
+    # Send the status, headers and one byte of the body, then hold the rest until set.
+    trickle: threading.Event | None = None
 
     def __post_init__(self) -> None:
         self._serve(self._handler())
@@ -60,6 +62,15 @@ class GitHubEmulator(LocalServer):
                 gh.headers.append(dict(self.headers))
                 if gh.stall is not None:
                     gh.stall.wait()
+                if gh.trickle is not None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "100")
+                    self.end_headers()
+                    self.wfile.write(b"[")
+                    self.wfile.flush()
+                    gh.trickle.wait()
+                    return None
                 if gh.redirect_to is not None or gh.script:
                     self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if gh.redirect_to is not None:

@@ -217,12 +217,13 @@ def test_missing_fields_in_a_github_answer(
     assert "GitHub answer to the new issue has no usable 'html_url'" in error
 
 
-def test_a_github_that_does_not_answer_times_out() -> None:
+@pytest.mark.parametrize("where", ["stall", "trickle"])
+def test_a_github_that_does_not_answer_times_out(where: str) -> None:
     from auditor.errors import SourceError
     from auditor.github import GitHub
 
     release = threading.Event()
-    with GitHubEmulator(stall=release) as gh:
+    with GitHubEmulator(**{where: release}) as gh:
         client = GitHub("acme/mesh", TOKEN, gh.url, timeout=0.2)
         try:
             with pytest.raises(SourceError, match=r"no complete answer within 0.2s"):
