@@ -79,6 +79,12 @@ class Retirement:
         return self.kind, self.namespace, self.name
 
     @property
+    def change(self) -> tuple[Any, ...]:
+        """What it does to Git: the same for one document planned in several clusters."""
+        spots = sorted(f["locator"] for f in self.findings) if self.action == Action.EDIT else []
+        return self.path, self.target, self.action, tuple(spots)
+
+    @property
     def command(self) -> str | None:
         """What the owner runs for a live-only resource: delete it, or edit out the 0% leg."""
         if self.path:
@@ -373,13 +379,18 @@ def apply(
     skipped: list[tuple[Retirement, str]] = []
     with _worktree(repo, base) as wt:
         tree = _Tree(wt)
+        made: set[tuple[Any, ...]] = set()
         for r in todo:
+            if r.change in made:  # the same document, planned for another cluster
+                done.append(r)
+                continue
             try:
                 tree.pending.update(_changes(tree, r))
             except EditError as exc:
                 skipped.append((r, str(exc)))
             else:
                 done.append(r)
+                made.add(r.change)
         if not done:
             raise InputError(f"nothing could be retired: {skipped[0][1]}")
         sha = tree.commit(_message(done))

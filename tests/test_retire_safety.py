@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -438,3 +439,23 @@ def test_a_killed_apply_leaves_the_checkout_as_it_was(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     _untouched(repo, head)
     assert repo.git("diff", "--name-status", "main", "r") == "D\tapps/ghost.yaml"
+
+
+def test_one_document_planned_in_two_clusters_is_one_change(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "gitops")
+    repo.commit({"apps/ghost.yaml": _doc("VirtualService", "ghost")}, date=OLD)
+    cluster = dump(tmp_path / "cluster.yaml", [NS, SVC])
+    db = tmp_path / "audit.db"
+    for name in ("prod", "staging"):
+        scan_json(
+            "--repo", repo.path, "--cluster-dump", cluster, "--cluster-name", name, "--db", db
+        )
+    result = _apply(db, repo, "--branch", "r")
+    assert result.exit_code == 0 and "skipped" not in result.output, result.output
+    assert repo.git("diff", "--name-status", "main", "r") == "D\tapps/ghost.yaml"
+    message = repo.git("log", "-1", "--format=%B", "r")
+    assert "on prod" in message and "on staging" in message
+    conn = sqlite3.connect(db)
+    branches = conn.execute("SELECT DISTINCT cluster, retire_branch FROM findings").fetchall()
+    conn.close()
+    assert sorted(branches) == [("prod", "r"), ("staging", "r")]
