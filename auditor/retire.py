@@ -42,7 +42,7 @@ from auditor.retire_edit import (
     remove_document,
 )
 from auditor.sources.blobs import KUSTOMIZATIONS
-from auditor.sources.gitops import _kustomize_namespaces
+from auditor.sources.gitops import _kustomize_namespaces, redact
 
 DEFAULT_RULES = ("MA101", "MA102", "MA301", "MA306", "MA307", "MA308")
 # Findings that ask for an edit inside the resource, not its removal.
@@ -173,8 +173,9 @@ def check_branch(repo: Any, branch: str, push: bool) -> None:
 
 
 def _git_reason(exc: Any) -> str:
+    """Git's last stderr line, without credentials of a remote URL it may quote."""
     lines = (exc.stderr or "").strip().splitlines()
-    return lines[-1].strip() if lines else f"git exited with {exc.status}"
+    return redact(lines[-1].strip()) if lines else f"git exited with {exc.status}"
 
 
 _LOCK_REASON = "mesh-audit retire apply, pid "

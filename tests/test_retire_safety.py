@@ -459,3 +459,11 @@ def test_one_document_planned_in_two_clusters_is_one_change(tmp_path: Path) -> N
     branches = conn.execute("SELECT DISTINCT cluster, retire_branch FROM findings").fetchall()
     conn.close()
     assert sorted(branches) == [("prod", "r"), ("staging", "r")]
+
+
+def test_push_errors_never_show_remote_credentials(tmp_path: Path) -> None:
+    repo, db = _ghost_world(tmp_path)
+    repo.git("remote", "add", "origin", "http://bob:s3cr%40t@127.0.0.1:9/gitops.git")
+    result = _apply(db, repo, "--branch", "r", "--push")
+    assert result.exit_code == 3 and "cannot read origin" in result.stderr
+    assert "s3cr" not in result.output and "bob" not in result.output
