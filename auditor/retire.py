@@ -284,13 +284,15 @@ class _Tree:
         return str(self.wt.git.log("-1", "--format=%H", "--", rel))
 
     def commit(self, message: str) -> str:
+        """Write the edits and commit them; `git add` applies the repo's filters (autocrlf,
+        attributes) as for any edit, so untouched lines stay the same in the blob."""
         for rel, text in sorted(self.pending.items()):
             path = _inside(self.root, rel, write=True)
             if text is None:
-                self.wt.index.remove([rel], working_tree=True)
+                self.wt.git.rm("-q", "--", rel)
             else:
                 path.write_bytes(text.encode("utf-8"))
-                self.wt.index.add([rel])
+                self.wt.git.add("--", rel)
         return str(self.wt.index.commit(message, skip_hooks=True).hexsha)
 
 

@@ -467,3 +467,18 @@ def test_push_errors_never_show_remote_credentials(tmp_path: Path) -> None:
     result = _apply(db, repo, "--branch", "r", "--push")
     assert result.exit_code == 3 and "cannot read origin" in result.stderr
     assert "s3cr" not in result.output and "bob" not in result.output
+
+
+def test_a_checkout_with_autocrlf_keeps_the_blobs_as_they_were(tmp_path: Path) -> None:
+    docs = [_doc("VirtualService", n) for n in ("a", "gone", "c")]
+    repo, db, _ = _setup(
+        tmp_path,
+        {"apps/routes.yaml": "---\n".join(docs)},
+        [live("VirtualService", n, "shop", {**CART_VS, "hosts": [n]}) for n in ("a", "c")],
+    )
+    repo.git("config", "core.autocrlf", "true")
+    assert _apply(db, repo, "--branch", "r").exit_code == 0
+    blob = subprocess.run(
+        ["git", "cat-file", "blob", "r:apps/routes.yaml"], cwd=repo.path, capture_output=True
+    ).stdout
+    assert blob == (docs[0] + "---\n" + docs[2]).encode()
