@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
+from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -100,20 +101,27 @@ def _scan(
 ) -> int:
     """Scan, write the output, and return the exit code; `last` (the process's last
     command) exits right here, while the scan's objects are still referenced."""
+    if metrics_file is not None:
+        target = metrics_file
+
+        def write_metrics(scan: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+            """Before the scan commits: if the file cannot be written, nothing is stored."""
+            metrics.write(target, metrics.render(scan["cluster"], scan, rows))
+
+        req = replace(req, before_commit=write_metrics)
     try:
         with counter() as advance:
             outcome = run_scan(req, CATALOG, advance)
     except AuditError:
         failed = metrics.render(req.live.cluster_name or "", None, [])
-        if metrics_file is not None:
-            metrics.write(metrics_file, failed)
-        if pushgateway:
-            with contextlib.suppress(AuditError):  # the scan's own error is the one to report
+        # The scan's own error is the one to report, not a second one from here.
+        with suppress(AuditError):
+            if metrics_file is not None:
+                metrics.write(metrics_file, failed)
+            if pushgateway:
                 metrics.push(pushgateway, req.live.cluster_name or "", failed)
         raise
     text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
-    if metrics_file is not None:
-        metrics.write(metrics_file, text)
     _render_scan(outcome.scan, outcome.findings, output_format(fmt))
     if pushgateway:
         metrics.push(pushgateway, outcome.scan["cluster"], text)
@@ -197,9 +205,10 @@ def _scan(
 @click.option(
     "--lock-timeout",
     type=float,
+    envvar="MESH_AUDIT_LOCK_TIMEOUT",
     default=30.0,
     show_default=True,
-    help="Seconds to wait for another run holding the database.",
+    help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
 )
 @debug_option
 @click.pass_context

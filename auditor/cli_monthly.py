@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from auditor import clock, monthly, tickets
+from auditor import atomic, clock, monthly, store, tickets
 from auditor import retire as retirement
 from auditor.cli_options import (
     AuditGroup,
@@ -20,6 +20,7 @@ from auditor.cli_options import (
     month_value,
     output_format,
 )
+from auditor.errors import SourceError
 from reports import json_report, table
 from reports import monthly as monthly_report
 from reports import tickets as ticket_reports
@@ -31,6 +32,14 @@ cluster_filter = click.option(
     "clusters",
     multiple=True,
     help="Only this cluster (repeatable) [default: every cluster in the database].",
+)
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    envvar="MESH_AUDIT_LOCK_TIMEOUT",
+    default=store.DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
 )
 
 
@@ -62,6 +71,7 @@ cluster_filter = click.option(
 )
 @click.option("--dry-run", is_flag=True, help="Show the tickets; write and change nothing.")
 @cluster_filter
+@lock_timeout_option
 @format_option
 @debug_option
 def tickets_command(
@@ -72,6 +82,7 @@ def tickets_command(
     github_repo: str | None,
     dry_run: bool,
     clusters: tuple[str, ...],
+    lock_timeout: float,
     fmt: str | None,
 ) -> None:
     """Turn active findings into one ticket per owner for the period.
@@ -92,8 +103,6 @@ def tickets_command(
     bodies = {t.key: ticket_reports.markdown(t, FIXES, today) for t in planned}
     urls: dict[str, str] = {}
     if not dry_run and planned:
-        if out is not None:
-            _write_tickets(out, planned, bodies)
         if hub is not None:
             for t in planned:
                 added = "\n".join(
@@ -108,7 +117,21 @@ def tickets_command(
                     ticket_reports.labels(t),
                     f"mesh-audit added {len(t.new)} finding(s):\n{added}",
                 )
-        tickets.record(db, planned, clock.stamp(), urls)
+        # The files are written inside the database transaction: both or neither.
+        skipped = tickets.record(
+            db,
+            planned,
+            clock.stamp(),
+            urls,
+            lock_timeout,
+            before_commit=(lambda: _write_tickets(out, planned, bodies)) if out else None,
+        )
+        if skipped:
+            click.echo(
+                f"mesh-audit: warning: {len(skipped)} finding(s) changed status while the "
+                "tickets were made (a scan ran meanwhile); their status was kept",
+                err=True,
+            )
     docs = [{**ticket_reports.summary(t, bodies), "url": urls.get(t.key, t.url)} for t in planned]
     if output_format(fmt) == "json":
         json_report.write({"dry_run": dry_run, "tickets": docs}, sys.stdout)
@@ -117,12 +140,16 @@ def tickets_command(
 
 
 def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    """Each file atomically; any failure is exit 3 and the tickets are not recorded."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SourceError(f"cannot create {out}: {exc.strerror or exc}") from None
     for t in planned:
-        (out / f"{t.period}-{ticket_reports.slug(t.owner)}.md").write_text(bodies[t.key])
+        atomic.write_text(out / f"{t.period}-{ticket_reports.slug(t.owner)}.md", bodies[t.key])
     docs = [ticket_reports.summary(t, bodies) for t in planned]
-    (out / "tickets.json").write_text(json.dumps({"tickets": docs}, indent=2) + "\n")
-    (out / "jira.csv").write_text(ticket_reports.jira_csv(planned, FIXES, clock.now().date()))
+    atomic.write_text(out / "tickets.json", json.dumps({"tickets": docs}, indent=2) + "\n")
+    atomic.write_text(out / "jira.csv", ticket_reports.jira_csv(planned, FIXES, clock.now().date()))
 
 
 @click.group(cls=AuditGroup)
@@ -149,35 +176,69 @@ retire_options = compose(
         show_default=True,
         help="Comma-separated rules whose findings mean the resource is dead.",
     ),
+    click.option(
+        "--cluster",
+        "clusters",
+        multiple=True,
+        help="Only this cluster (repeatable) [default: every cluster in the database].",
+    ),
+    lock_timeout_option,
 )
 
 
-def _retire_plan(db: Path, grace_days: int, rule_list: str) -> list[retirement.Retirement]:
+def _retire_plan(
+    db: Path, grace_days: int, rule_list: str, clusters: tuple[str, ...], lock_timeout: float
+) -> list[retirement.Retirement]:
     ids = {ref: r.id for r in CATALOG for ref in (r.id, r.name)}
     unknown = [x for x in rule_list.split(",") if x.strip() and x.strip() not in ids]
     if unknown:
         raise click.BadParameter(f"unknown rule {unknown[0]!r}", param_hint="--rules")
     rules = [ids[x.strip()] for x in rule_list.split(",") if x.strip()]
-    return retirement.plan(db, rules, grace_days, clock.now())
+    return retirement.plan(
+        db, rules, grace_days, clock.now(), tuple(dict.fromkeys(clusters)), lock_timeout
+    )
+
+
+def _by_cluster(
+    planned: list[retirement.Retirement],
+) -> dict[str, list[retirement.Retirement]]:
+    grouped: dict[str, list[retirement.Retirement]] = {}
+    for r in planned:
+        grouped.setdefault(r.cluster, []).append(r)
+    return grouped
+
+
+def _cluster_heading(cluster: str, items: list[retirement.Retirement]) -> str:
+    context = items[0].context
+    return f"cluster {cluster}" + (f" (context {context})" if context else " (context unknown)")
 
 
 @retire.command(name="plan")
 @retire_options
 @format_option
 @debug_option
-def retire_plan(db: Path, grace_days: int, rule_list: str, fmt: str | None) -> None:
-    """List the resources due for retirement and how each one goes.
+def retire_plan(
+    db: Path,
+    grace_days: int,
+    rule_list: str,
+    clusters: tuple[str, ...],
+    lock_timeout: float,
+    fmt: str | None,
+) -> None:
+    """List the resources due for retirement, per cluster, and how each one goes.
 
-    Example: mesh-audit retire plan --format json
+    Example: mesh-audit retire plan --cluster prod --format json
     """
-    planned = _retire_plan(db, grace_days, rule_list)
+    planned = _retire_plan(db, grace_days, rule_list, clusters, lock_timeout)
     docs = [
         {
+            "cluster": r.cluster,
+            "context": r.context,
             "kind": r.kind,
             "namespace": r.namespace,
             "name": r.name,
             "owner": r.owner,
-            "action": r.action,
+            "action": r.action.value,
             "path": r.path,
             "command": r.command,
             "findings": [
@@ -194,8 +255,13 @@ def retire_plan(db: Path, grace_days: int, rule_list: str, fmt: str | None) -> N
     ]
     if output_format(fmt) == "json":
         json_report.write({"retirements": docs}, sys.stdout)
-    else:
-        table.retirements(table.Console(), docs)
+        return
+    console = table.Console()
+    if not planned:
+        table.retirements(console, [])
+    for cluster, items in _by_cluster(planned).items():
+        console.print(_cluster_heading(cluster, items), style="bold", markup=False)
+        table.retirements(console, [d for d in docs if d["cluster"] == cluster])
 
 
 @retire.command(name="apply")
@@ -206,26 +272,43 @@ def retire_plan(db: Path, grace_days: int, rule_list: str, fmt: str | None) -> N
     default=lambda: f"mesh-audit/retire-{clock.stamp()[:7]}",
     help="Branch to create [default: mesh-audit/retire-YYYY-MM].",
 )
-@click.option("--push", is_flag=True, help="Push the branch to origin.")
+@click.option("--push", is_flag=True, help="Push the branch to origin (refs/heads/BRANCH only).")
 @debug_option
 def retire_apply(
-    db: Path, grace_days: int, rule_list: str, repo: str, branch: str, push: bool
+    db: Path,
+    grace_days: int,
+    rule_list: str,
+    clusters: tuple[str, ...],
+    lock_timeout: float,
+    repo: str,
+    branch: str,
+    push: bool,
 ) -> None:
-    """Remove the planned manifests on a new branch of the GitOps repo (never the cluster).
+    """Commit the planned removals and 0% route edits on a new branch of the GitOps repo,
+    built in a temporary worktree (your checkout is never touched; never the cluster).
 
-    Example: mesh-audit retire apply --repo ~/src/gitops --push
+    Example: mesh-audit retire apply --repo ~/src/gitops --cluster prod --push
     """
-    planned = _retire_plan(db, grace_days, rule_list)
-    sha, removed = retirement.apply(db, repo, planned, branch, push)
-    click.echo(f"branch {branch} ({sha[:12]}): removed {len(removed)} manifest(s)")
-    for r in removed:
-        click.echo(f"  - {r.describe()} from {r.path}")
-    for r in planned:
-        if r.action == "kubectl-delete":
-            click.echo(f"  live only, for its owner to run: {r.command}")
-        elif r.action == "edit":
-            spots = ", ".join(f["locator"] for f in r.findings)
-            click.echo(f"  needs an edit, not a removal: {r.describe()} at {spots} in {r.path}")
+    planned = _retire_plan(db, grace_days, rule_list, clusters, lock_timeout)
+    applied = retirement.apply(db, repo, planned, branch, push, lock_timeout)
+    click.echo(f"branch {branch} ({applied.commit[:12]}): {len(applied.done)} resource(s)")
+    skipped = {id(r): why for r, why in applied.skipped}
+    done = {id(r) for r in applied.done}
+    for cluster, items in _by_cluster(planned).items():
+        click.echo(_cluster_heading(cluster, items))
+        for r in items:
+            if id(r) in done:
+                verb = "edited" if r.action == retirement.Action.EDIT else "removed"
+                click.echo(f"  - {verb} {r.describe()} in {r.path}")
+            elif id(r) in skipped:
+                click.echo(f"  ! skipped {r.describe()}: {skipped[id(r)]}")
+            elif r.action == retirement.Action.EDIT:
+                spots = ", ".join(f["locator"] for f in r.findings)
+                click.echo(f"  live only, for its owner to edit out {spots}: {r.command}")
+            else:
+                click.echo(f"  live only, for its owner to run: {r.command}")
+    for _, why in applied.skipped:
+        click.echo(f"mesh-audit: warning: not retired: {why}", err=True)
 
 
 @click.group(cls=AuditGroup)

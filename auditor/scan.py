@@ -7,7 +7,7 @@ opened for writing, so bad input leaves the database exactly as it was.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +52,8 @@ class ScanRequest:
     lock_timeout: float = 30.0
     # Report only findings that `ref` adds compared with this ref (a pull request check).
     base: str | None = None
+    # Runs inside the store's transaction, before the commit (output files).
+    before_commit: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,9 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         resources=len(inventory.resources),
         apps=git.apps,
     )
-    scan_row, rows = store.record(req.db, record, result.findings, req.lock_timeout)
+    scan_row, rows = store.record(
+        req.db, record, result.findings, req.lock_timeout, req.before_commit
+    )
     if added is not None:
         rows = [r for r in rows if r["fingerprint"] in added]
     return ScanOutcome(scan_row, rows, git.errors, inventory)

@@ -8,8 +8,9 @@ The schema is versioned through sqlite-utils migrations.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
-from auditor.errors import SourceError
+from auditor.errors import InputError, SourceError
 from auditor.model import ACTIVE, Finding, Severity, Status
 
 migrations = Migrations("mesh-audit")
@@ -134,6 +135,41 @@ def m003_lifecycle(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_store_safety(db: Database) -> None:
+    """Give every finding kept from before the status history a "first seen" event (and,
+    when it is already gone, its resolution), so monthly numbers rebuilt from the history
+    still count it."""
+    earliest = {
+        r["fingerprint"]: r
+        for r in db.query(
+            # SQLite takes the bare column from the row that holds the min().
+            "SELECT fingerprint, from_status, min(at) AS at FROM finding_events "
+            "GROUP BY fingerprint"
+        )
+    }
+    first = {
+        r["fingerprint"]
+        for r in db.query("SELECT fingerprint FROM finding_events WHERE from_status IS NULL")
+    }
+    note = "first seen (before the history was kept)"
+    events = []
+    for f in db.query("SELECT * FROM findings"):
+        fp = f["fingerprint"]
+        if fp in first:
+            continue
+        if fp in earliest:
+            before = earliest[fp]["from_status"]
+            events.append(_event(fp, f["first_scan_id"], f["first_seen"], None, before, note))
+        elif f["status"] in (Status.RESOLVED, Status.RETIRED):
+            events.append(_event(fp, f["first_scan_id"], f["first_seen"], None, "open", note))
+            gone = f["resolved_at"] or f["last_seen"]
+            events.append(_event(fp, None, gone, "open", f["status"], "not seen"))
+        else:
+            events.append(_event(fp, f["first_scan_id"], f["first_seen"], None, f["status"], note))
+    db["finding_events"].insert_all(events)
+
+
 SEVERITY_RANK = "CASE severity " + " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity) + " END"
 VIEWS = {
     "active_findings": f"""
@@ -207,48 +243,108 @@ class ScanRecord:
         return not self.partial_reasons
 
 
-def _connect(path: Path, lock_timeout: float) -> Database:
+DEFAULT_LOCK_TIMEOUT = 30.0
+
+
+class DatabaseLocked(SourceError):
+    """Another connection holds the lock longer than we were told to wait."""
+
+
+def default_lock_timeout() -> float:
+    """Seconds to wait for a database another run holds: MESH_AUDIT_LOCK_TIMEOUT, else 30.
+    Read-only commands have no --lock-timeout of their own and wait this long."""
+    value = os.environ.get("MESH_AUDIT_LOCK_TIMEOUT", "")
     try:
-        conn = sqlite3.connect(str(path), timeout=lock_timeout, isolation_level=None)
-        conn.execute("PRAGMA foreign_keys = ON")
+        return float(value) if value else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        raise InputError(f"MESH_AUDIT_LOCK_TIMEOUT must be seconds, got {value!r}") from None
+
+
+def _open(path: Path, write: bool, timeout: float) -> sqlite3.Connection:
+    if not path.exists():
+        if not write:
+            raise SourceError(f"database not found: {path} (run `mesh-audit scan` first)")
+        if not path.parent.is_dir():
+            raise SourceError(f"cannot create database {path}: folder does not exist")
+    # Never `mode=ro` when the file is writable: only a writable handle can roll back the
+    # journal (or WAL frames) of a writer that was killed, so a read-only one fails instead.
+    mode = "rwc" if write else "rw" if os.access(path, os.W_OK) else "ro"
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode={mode}",
+            uri=True,
+            timeout=timeout,
+            isolation_level=None,
+        )
     except sqlite3.Error as exc:
         raise SourceError(f"cannot open database {path}: {exc}") from None
-    return Database(conn)
+    return conn
+
+
+def _failure(path: Path, write: bool, timeout: float, exc: sqlite3.Error) -> SourceError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return DatabaseLocked(
+            f"database {path} is locked by another mesh-audit run "
+            f"(waited {timeout:g}s); try again when it has finished"
+        )
+    if write:
+        return SourceError(f"cannot write database {path}: {text}")
+    return SourceError(f"database {path} is not readable: {text}")
+
+
+@contextmanager
+def session(
+    path: Path, *, write: bool = False, lock_timeout: float | None = None, schema: bool = True
+) -> Iterator[Database]:
+    """The one way to the database, so every command opens, recovers, waits and fails alike.
+
+    A read session is query-only (and never creates or migrates the file). A write session
+    switches the file to WAL, takes the write lock (`BEGIN IMMEDIATE`), migrates, and
+    commits what its body did all together, or nothing when the body raises: the body's
+    last steps (output files) run before the commit. Any SQLite failure, on open or in the
+    body, is exit 3 with one line.
+    """
+    timeout = default_lock_timeout() if lock_timeout is None else lock_timeout
+    conn = _open(path, write, timeout)
+    db = Database(conn)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        if write:
+            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                migrations.apply(db)
+                yield db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        else:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            if schema and not db["findings"].exists():
+                raise SourceError(f"{path} is not a mesh-audit database")
+            yield db
+    except sqlite3.Error as exc:
+        raise _failure(path, write, timeout, exc) from None
+    finally:
+        conn.close()
 
 
 def check_readable(path: Path) -> None:
-    """Fail before any slow read when --db names something that is not our database."""
+    """Fail before any slow read when --db names something that is not a database; a lock
+    held by another run is fine here (the write waits for it later)."""
     if not path.exists():
         if not path.parent.is_dir():
             raise SourceError(f"cannot create database {path}: folder does not exist")
         return
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise SourceError(f"database {path} is not readable: {exc}") from None
-
-
-@contextmanager
-def _write(db: Database, path: Path, lock_timeout: float) -> Iterator[Database]:
-    try:
-        db.conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise SourceError(
-                f"database {path} is locked by another mesh-audit run "
-                f"(waited {lock_timeout:g}s); try again when it has finished"
-            ) from None
-        raise SourceError(f"cannot write database {path}: {exc}") from None
-    try:
-        yield db
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
+        with session(path, lock_timeout=0, schema=False):
+            pass
+    except DatabaseLocked:
+        return
 
 
 def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
@@ -284,18 +380,20 @@ def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
 
 
 def record(
-    path: Path, scan: ScanRecord, findings: Sequence[Finding], lock_timeout: float = 30.0
+    path: Path,
+    scan: ScanRecord,
+    findings: Sequence[Finding],
+    lock_timeout: float | None = None,
+    before_commit: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Store one scan atomically; return the scan row and this scan's finding rows."""
-    db = _connect(path, lock_timeout)
-    try:
-        with _write(db, path, lock_timeout):
-            migrations.apply(db)
-            return _record(db, scan, findings)
-    except sqlite3.DatabaseError as exc:
-        raise SourceError(f"cannot write database {path}: {exc}") from None
-    finally:
-        db.conn.close()
+    """Store one scan atomically; return the scan row and this scan's finding rows.
+    `before_commit` (writing output files) runs inside the transaction: if it fails,
+    nothing of the scan is stored."""
+    with session(path, write=True, lock_timeout=lock_timeout) as db:
+        scan_row, rows = _record(db, scan, findings)
+        if before_commit is not None:
+            before_commit(scan_row, rows)
+    return scan_row, rows
 
 
 def _record(
@@ -420,16 +518,6 @@ def _resolve(
     return events
 
 
-def _read_only(path: Path) -> Database:
-    if not path.exists():
-        raise SourceError(f"database not found: {path} (run `mesh-audit scan` first)")
-    db = Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
-    if not db["findings"].exists():
-        db.conn.close()
-        raise SourceError(f"{path} is not a mesh-audit database")
-    return db
-
-
 @dataclass(frozen=True)
 class TicketInputs:
     """What tickets are made from: the active findings of the selected clusters, this
@@ -449,8 +537,7 @@ def _last_scans(db: Database) -> dict[str, dict[str, Any]]:
 
 def ticket_candidates(path: Path, period: str, clusters: Sequence[str] = ()) -> TicketInputs:
     """Active findings (open or ticketed) by cluster, then resource, with the inputs above."""
-    db = _read_only(path)
-    try:
+    with session(path) as db:
         if not db["tickets"].exists():
             raise SourceError(f"{path} predates tickets: run `mesh-audit scan` once to migrate it")
         where, args = [f"status IN ({', '.join('?' * len(TO_FIX))})"], list(TO_FIX)
@@ -474,69 +561,118 @@ def ticket_candidates(path: Path, period: str, clusters: Sequence[str] = ()) -> 
                 db.query(f"SELECT * FROM findings WHERE fingerprint IN ({marks})", fps)
             )
         return TicketInputs(rows, tickets, _last_scans(db))
-    except sqlite3.DatabaseError as exc:
-        raise SourceError(f"cannot read database {path}: {exc}") from None
-    finally:
-        db.conn.close()
 
 
 def record_tickets(
-    path: Path, tickets: Sequence[dict[str, Any]], now: str, lock_timeout: float = 30.0
-) -> None:
+    path: Path,
+    tickets: Sequence[dict[str, Any]],
+    now: str,
+    lock_timeout: float | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> list[str]:
     """Store tickets; each listed finding points at its ticket, and open ones become
-    `ticketed` (with an event), in one transaction."""
-    db = _connect(path, lock_timeout)
-    try:
-        with _write(db, path, lock_timeout):
-            migrations.apply(db)
-            db["tickets"].upsert_all(
-                [{k: v for k, v in t.items() if k != "new"} for t in tickets], pk="key"
+    `ticketed` (with an event), in one transaction.
+
+    Compare-and-set: a finding moves to `ticketed` only from `open`, the status it had when
+    the tickets were planned. A new one that a concurrent scan resolved (or waived)
+    meanwhile keeps the status it really has; their fingerprints are returned."""
+    skipped = []
+    with session(path, write=True, lock_timeout=lock_timeout) as db:
+        db["tickets"].upsert_all(
+            [{k: v for k, v in t.items() if k != "new"} for t in tickets], pk="key"
+        )
+        events = []
+        for t in tickets:
+            new = set(t["new"])
+            for fingerprint in json.loads(t["fingerprints"]):
+                moved = db.conn.execute(
+                    "UPDATE findings SET status = 'ticketed', ticket_key = ? "
+                    "WHERE fingerprint = ? AND status = 'open'",
+                    [t["key"], fingerprint],
+                ).rowcount
+                if moved:
+                    events.append(_event(fingerprint, None, now, "open", "ticketed", t["key"]))
+                    continue
+                kept = db.conn.execute(
+                    "UPDATE findings SET ticket_key = ? WHERE fingerprint = ? "
+                    "AND status = 'ticketed'",
+                    [t["key"], fingerprint],
+                ).rowcount
+                if not kept and fingerprint in new:
+                    skipped.append(fingerprint)
+        db["finding_events"].insert_all(events)
+        if before_commit is not None:
+            before_commit()
+    return skipped
+
+
+def retire_candidates(
+    path: Path,
+    rules: Sequence[str],
+    cutoff: str,
+    clusters: Sequence[str] = (),
+    lock_timeout: float | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, str | None]]:
+    """Active, unwaived findings of `rules` first seen by `cutoff` (of `clusters`, default
+    all), and each cluster's kubeconfig context as its latest scan recorded it."""
+    marks = ", ".join("?" * len(rules))
+    sql = (
+        "SELECT * FROM findings WHERE status IN ('open', 'ticketed') "
+        f"AND rule IN ({marks}) AND first_seen <= ?"
+    )
+    args: list[Any] = [*rules, cutoff]
+    if clusters:
+        sql += f" AND cluster IN ({', '.join('?' * len(clusters))})"
+        args += clusters
+    sql += " ORDER BY cluster, kind, namespace, name, rule, fingerprint"
+    with session(path, lock_timeout=lock_timeout) as db:
+        rows = list(db.query(sql, args))
+        contexts = {
+            r["cluster"]: r["context"]
+            for r in db.query(
+                "SELECT cluster, context FROM scans WHERE id IN "
+                "(SELECT max(id) FROM scans GROUP BY cluster)"
             )
-            events = []
-            for t in tickets:
-                for fingerprint in json.loads(t["fingerprints"]):
-                    opened = db.conn.execute(
-                        "UPDATE findings SET status = 'ticketed', ticket_key = ? "
-                        "WHERE fingerprint = ? AND status = 'open'",
-                        [t["key"], fingerprint],
-                    ).rowcount
-                    if opened:
-                        events.append(_event(fingerprint, None, now, "open", "ticketed", t["key"]))
-                    else:
-                        db.conn.execute(
-                            "UPDATE findings SET ticket_key = ? WHERE fingerprint = ?",
-                            [t["key"], fingerprint],
-                        )
-            db["finding_events"].insert_all(events)
-    except sqlite3.DatabaseError as exc:
-        raise SourceError(f"cannot write database {path}: {exc}") from None
-    finally:
-        db.conn.close()
+        }
+    return rows, contexts
 
 
-def mark_retiring(path: Path, resources: Sequence[tuple[str, str, str]], branch: str) -> None:
-    """Remember the retire branch on every active finding of the removed resources (kind,
-    namespace, name): when they go away they become `retired`, not just resolved."""
+def mark_retiring(
+    path: Path,
+    resources: Sequence[tuple[str, str, str, str]],
+    fingerprints: Sequence[str],
+    branch: str,
+    lock_timeout: float | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> None:
+    """Remember the retire branch on every active finding of the removed resources (cluster,
+    kind, namespace, name) and on the edited-away findings: when they go away they become
+    `retired`, not just resolved. `before_commit` (creating and pushing the branch) runs
+    inside the transaction, so the database never names a branch that failed."""
     active = [s.value for s in ACTIVE]
-    db = _connect(path, 30.0)
-    try:
-        with _write(db, path, 30.0):
-            for kind, namespace, name in resources:
-                db.conn.execute(
-                    "UPDATE findings SET retire_branch = ? WHERE kind = ? AND namespace = ? "
-                    f"AND name = ? AND status IN ({', '.join('?' * len(active))})",
-                    [branch, kind, namespace, name, *active],
-                )
-    finally:
-        db.conn.close()
+    marks = ", ".join("?" * len(active))
+    with session(path, write=True, lock_timeout=lock_timeout) as db:
+        for cluster, kind, namespace, name in resources:
+            db.conn.execute(
+                "UPDATE findings SET retire_branch = ? WHERE cluster = ? AND kind = ? "
+                f"AND namespace = ? AND name = ? AND status IN ({marks})",
+                [branch, cluster, kind, namespace, name, *active],
+            )
+        for fingerprint in fingerprints:
+            db.conn.execute(
+                "UPDATE findings SET retire_branch = ? WHERE fingerprint = ? "
+                f"AND status IN ({marks})",
+                [branch, fingerprint, *active],
+            )
+        if before_commit is not None:
+            before_commit()
 
 
 def history(
     path: Path,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """All findings, all status events (oldest first) and each cluster's last scan."""
-    db = _read_only(path)
-    try:
+    with session(path) as db:
         if not db["finding_events"].exists():
             raise SourceError(f"{path} predates history: run `mesh-audit scan` once to migrate it")
         return (
@@ -544,10 +680,6 @@ def history(
             list(db.query("SELECT * FROM finding_events ORDER BY at, id")),
             _last_scans(db),
         )
-    except sqlite3.DatabaseError as exc:
-        raise SourceError(f"cannot read database {path}: {exc}") from None
-    finally:
-        db.conn.close()
 
 
 def _values(value: str | Sequence[str] | None) -> list[str]:
@@ -567,28 +699,23 @@ def query(
 ) -> list[dict[str, Any]]:
     """Stored findings, filtered (each filter given several values matches any of them);
     reading never creates or migrates the file."""
-    db = _read_only(path)
-    try:
-        where, args = [], []
-        for columns, values in (
-            (("status",), _values(status)),
-            (("owner",), _values(owner)),
-            (("cluster",), _values(cluster)),
-            (("namespace",), namespaces),
-            (("severity",), severities),
-            (("kind",), kinds),
-            (("rule", "rule_name"), _values(rule)),
-        ):
-            if values:
-                marks = ", ".join("?" * len(values))
-                where.append("(" + " OR ".join(f"{c} IN ({marks})" for c in columns) + ")")
-                args += list(values) * len(columns)
-        sql = "SELECT * FROM findings"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY owner, severity, kind, namespace, name, rule"
+    where, args = [], []
+    for columns, values in (
+        (("status",), _values(status)),
+        (("owner",), _values(owner)),
+        (("cluster",), _values(cluster)),
+        (("namespace",), namespaces),
+        (("severity",), severities),
+        (("kind",), kinds),
+        (("rule", "rule_name"), _values(rule)),
+    ):
+        if values:
+            marks = ", ".join("?" * len(values))
+            where.append("(" + " OR ".join(f"{c} IN ({marks})" for c in columns) + ")")
+            args += list(values) * len(columns)
+    sql = "SELECT * FROM findings"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY owner, severity, kind, namespace, name, rule"
+    with session(path) as db:
         return list(db.query(sql, args))
-    except sqlite3.DatabaseError as exc:
-        raise SourceError(f"cannot read database {path}: {exc}") from None
-    finally:
-        db.conn.close()

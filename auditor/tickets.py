@@ -10,7 +10,7 @@ Owner-less findings go to a fallback owner.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,5 +102,15 @@ def plan(db: Path, period: str, default_owner: str, clusters: Sequence[str] = ()
     return tickets
 
 
-def record(db: Path, tickets: Sequence[Ticket], now: str, urls: dict[str, str]) -> None:
-    store.record_tickets(db, [t.record(now, urls.get(t.key)) for t in tickets], now)
+def record(
+    db: Path,
+    tickets: Sequence[Ticket],
+    now: str,
+    urls: dict[str, str],
+    lock_timeout: float | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> list[str]:
+    """Store the tickets; returns findings a concurrent scan moved, left as they are."""
+    return store.record_tickets(
+        db, [t.record(now, urls.get(t.key)) for t in tickets], now, lock_timeout, before_commit
+    )

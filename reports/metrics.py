@@ -8,8 +8,6 @@ file. A push PUTs the whole group `job=mesh-audit, cluster=NAME`, replacing the 
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -18,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from auditor import atomic
 from auditor.errors import SourceError
 
 PUSH_TIMEOUT = 10.0
@@ -88,16 +87,8 @@ def render(cluster: str, scan: dict[str, Any] | None, rows: Sequence[dict[str, A
 
 
 def write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Atomically, so the collector never reads half a file; a failure is exit 3."""
+    atomic.write_text(path, text)
 
 
 def _group(name: str, value: str) -> str:

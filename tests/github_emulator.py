@@ -1,11 +1,15 @@
 """A local stand-in for the GitHub issues REST API, over real HTTP on 127.0.0.1.
 
 Speaks the endpoints mesh-audit uses: list issues by label, create, update, comment.
+Records every request's headers; can redirect every request to another server
+(`redirect_to`), answer from a script of raw replies (`script`), or hold the answer
+until the test releases it (`stall`, or `trickle` after the first byte).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -22,6 +26,13 @@ class GitHubEmulator(LocalServer):
     issues: list[dict[str, Any]] = field(default_factory=list)
     comments: dict[int, list[str]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    redirect_to: str | None = None
+    # Raw replies (status, content type, body bytes) given in order instead of the API's.
+    script: list[tuple[int, str, bytes]] = field(default_factory=list)
+    stall: threading.Event | None = None
+    # Send the status, headers and one byte of the body, then hold the rest until set.
+    trickle: threading.Event | None = None
 
     def __post_init__(self) -> None:
         self._serve(self._handler())
@@ -36,9 +47,38 @@ class GitHubEmulator(LocalServer):
                     self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}"
                 )
 
+            def _raw(self, status: int, kind: str, data: bytes, **headers: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
             def _route(self) -> tuple[str, dict[str, list[str]]] | None:
                 url = urlparse(self.path)
                 gh.requests.append((self.command, url.path))
+                gh.headers.append(dict(self.headers))
+                if gh.stall is not None:
+                    gh.stall.wait()
+                if gh.trickle is not None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "100")
+                    self.end_headers()
+                    self.wfile.write(b"[")
+                    self.wfile.flush()
+                    gh.trickle.wait()
+                    return None
+                if gh.redirect_to is not None or gh.script:
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if gh.redirect_to is not None:
+                    self._raw(307, "text/plain", b"", Location=gh.redirect_to + self.path)
+                    return None
+                if gh.script:
+                    self._raw(*gh.script.pop(0))
+                    return None
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     self._send(401, {"message": "Bad credentials"})
                     return None

@@ -112,15 +112,19 @@ def test_month_of_retirement(tmp_path: Path) -> None:
     assert "VirtualService shop/legacy (owner shop; MA102 not-applied)" in message
     assert "DestinationRule shop/old-dr" in message
 
-    # Refusals: the branch exists; the work tree is dirty.
+    # Refusals: the branch exists. A dirty work tree is neither refused nor touched.
     again = _apply(db, repo, "retire-nov")
     assert again.exit_code == 2 and "already exists" in again.stderr
     (repo.path / "scratch.txt").write_text("wip")
-    dirty = run(
-        "retire", "apply", "--db", db, "--grace-days", "0", "--repo", repo.path, "--branch", "other"
-    )
-    assert dirty.exit_code == 2 and "uncommitted changes" in dirty.stderr
+    (repo.path / "apps/shop/routes.yaml").write_text("edited, not committed\n")
+    other = _apply(db, repo, "other")
+    assert other.exit_code == 0, other.output
+    assert repo.git("status", "--porcelain") == "M apps/shop/routes.yaml\n?? scratch.txt".strip()
+    assert (repo.path / "apps/shop/routes.yaml").read_text() == "edited, not committed\n"
+    assert repo.git("ls-tree", "-r", "--name-only", "other").count("scratch.txt") == 0
+    repo.git("checkout", "-q", "--", "apps/shop/routes.yaml")
     (repo.path / "scratch.txt").unlink()
+    assert len(repo.git("worktree", "list").splitlines()) == 1
 
     # The branch is merged and the owner deletes the stray: the rescan retires the rest.
     repo.git("merge", "-q", "--ff-only", "retire-nov")

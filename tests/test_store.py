@@ -32,7 +32,8 @@ def test_schema_is_migrated_once(scenario: Scenario) -> None:
     assert {"scans", "findings", "sightings", "_sqlite_migrations"} <= set(tables)
     names = [r[2] for r in tables["_sqlite_migrations"]]
     assert names[:3] == ["m001_initial", "m002_waivers", "m003_lifecycle"]
-    assert {"m005_review", "m006_apps"} <= set(names) and len(names) == len(set(names))
+    expected = {"m004_store_safety", "m005_review", "m006_apps"}
+    assert expected <= set(names) and len(names) == len(set(names))
     assert len(tables["scans"]) == 2 and len(tables["sightings"]) == 12
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,83 @@ def test_github_errors_are_one_line(scenario: Scenario, monkeypatch: pytest.Monk
     assert scenario.db.read_bytes() == before
     assert run("tickets", "--db", scenario.db).exit_code == 2
     assert run("tickets", "--db", scenario.db, "--period", "2026-13", "--dry-run").exit_code == 2
+
+
+def _github_failure(scenario: Scenario, monkeypatch: pytest.MonkeyPatch, gh: GitHubEmulator):
+    monkeypatch.setenv("GITHUB_API_URL", gh.url)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    before = scenario.db.read_bytes()
+    result = run("tickets", "--db", scenario.db, "--github", "acme/mesh")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("mesh-audit: error: ")
+    assert TOKEN not in result.output
+    assert scenario.db.read_bytes() == before
+    return result.stderr
+
+
+def test_the_token_never_follows_a_redirect_to_another_origin(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _scan(scenario)
+    with GitHubEmulator() as elsewhere, GitHubEmulator() as gh:
+        gh.redirect_to = elsewhere.url
+        error = _github_failure(scenario, monkeypatch, gh)
+    assert "redirected to another origin" in error
+    assert gh.headers[0]["Authorization"] == f"Bearer {TOKEN}"
+    # Another port is another origin: nothing at all reached it, the token least of all.
+    assert elsewhere.headers == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        # An error body is summarized: status and GitHub's message, one line, shortened.
+        (
+            (
+                500,
+                "application/json",
+                json.dumps({"message": "boom\n" + "x" * 500, "token": TOKEN}).encode(),
+            ),
+            "HTTP 500: boom " + "x" * 115 + "...",
+        ),
+        (
+            (502, "text/html", b"<html><body>Bad gateway " + TOKEN.encode() + b"</body></html>"),
+            "HTTP 502",
+        ),
+        ((200, "text/html", b"<html>a captive portal</html>"), "HTTP 200 answer is not JSON"),
+        ((200, "application/json", b'{"issues": []}'), "the issue list is not a list"),
+    ],
+)
+def test_github_answers_are_summarized_and_checked(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch, reply: tuple, expected: str
+) -> None:
+    _scan(scenario)
+    with GitHubEmulator(script=[reply]) as gh:
+        error = _github_failure(scenario, monkeypatch, gh)
+    assert expected in error and "<html>" not in error and len(error) < 300
+
+
+def test_missing_fields_in_a_github_answer(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _scan(scenario)
+    listing = (200, "application/json", b"[]")
+    created = (201, "application/json", b'{"number": 1}')
+    with GitHubEmulator(script=[listing, created]) as gh:
+        error = _github_failure(scenario, monkeypatch, gh)
+    assert "GitHub answer to the new issue has no usable 'html_url'" in error
+
+
+@pytest.mark.parametrize("where", ["stall", "trickle"])
+def test_a_github_that_does_not_answer_times_out(where: str) -> None:
+    from auditor.errors import SourceError
+    from auditor.github import GitHub
+
+    release = threading.Event()
+    with GitHubEmulator(**{where: release}) as gh:
+        client = GitHub("acme/mesh", TOKEN, gh.url, timeout=0.2)
+        try:
+            with pytest.raises(SourceError, match=r"no complete answer within 0.2s"):
+                client.find("marker", "mesh-audit")
+        finally:
+            release.set()
