@@ -374,7 +374,7 @@ def build(
     duplicates = {key: tuple(found) for key, found in joined.declared.items() if len(found) > 1}
     namespaces = {m.key.name: m.obj for m in git.manifests if m.key.kind == "Namespace"}
     namespaces.update({n["metadata"]["name"]: n for n in joined.context.get("Namespace", [])})
-    resolver = OwnerResolver(owner_keys, namespaces, git.codeowners)
+    resolver = OwnerResolver(owner_keys, namespaces, git.codeowners, git.owners_files, git.catalog)
     objects = [
         o if o is not None else m.obj for o, m in joined.controller_objects.values() if o or m
     ]

@@ -50,7 +50,14 @@ CONTROLLER_KINDS = frozenset(
 
 def kept(obj: dict[str, Any]) -> bool:
     """Whether the cache may keep a document: only kinds mesh-audit reads (never a Secret)."""
-    return obj.get("kind") in BY_NAME or obj.get("kind") in CONTROLLER_KINDS
+    return (
+        obj.get("kind") in BY_NAME
+        or obj.get("kind") in CONTROLLER_KINDS
+        or (
+            obj.get("kind") == "Component"
+            and str(obj.get("apiVersion")).startswith("backstage.io/")
+        )
+    )
 
 
 def group_of(api_version: str) -> str:

@@ -55,6 +55,8 @@ class OwnerSource(StrEnum):
     NAMESPACE_LABEL = "namespace-label"
     NAMESPACE_ANNOTATION = "namespace-annotation"
     CODEOWNERS = "codeowners"
+    OWNERS_FILE = "owners-file"
+    BACKSTAGE = "backstage"
 
 
 class ObjectKey(NamedTuple):

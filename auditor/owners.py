@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.model import Manifest, Owner, OwnerSource
 from auditor.sources.apps import app_anchor
+from auditor.sources.owner_files import Component
 
 DEFAULT_OWNER_KEYS = ("owner", "team", "mesh-audit.io/owner")
 
@@ -35,17 +36,25 @@ def _from_meta(
 
 
 class OwnerResolver:
-    """Live object, then manifest, then namespace labels/annotations, then CODEOWNERS."""
+    """Live object, then manifest, then namespace labels/annotations, then the repo's
+    owner files for the manifest (CODEOWNERS, then Prow OWNERS; an app's folder before the
+    file its object came from), then a Backstage Component that claims the object."""
 
     def __init__(
         self,
         keys: tuple[str, ...],
         namespaces: dict[str, dict[str, Any]],
         codeowners: Mapping[str, tuple[str, ...]],
+        owners_files: Mapping[str, tuple[str, ...]] | None = None,
+        catalog: Sequence[Component] = (),
     ) -> None:
         self.keys = keys
         self.namespaces = namespaces
-        self.codeowners = codeowners
+        self.files = (
+            (codeowners, OwnerSource.CODEOWNERS),
+            (owners_files or {}, OwnerSource.OWNERS_FILE),
+        )
+        self.catalog = catalog
 
     def resolve(
         self, live: dict[str, Any] | None, manifest: Manifest | None, namespace: str
@@ -59,10 +68,18 @@ class OwnerResolver:
             or self._namespace_owner(namespace)
         )
         if owner is None and manifest is not None:
-            if manifest.app is not None:
-                owner = self._codeowner(app_anchor(manifest.app))
-            owner = owner or self._codeowner(manifest.path)
-        return owner
+            paths = [app_anchor(manifest.app)] if manifest.app is not None else []
+            paths.append(manifest.path)
+            owner = next(
+                (
+                    self._owner(names, source)
+                    for table, source in self.files
+                    for path in paths
+                    if (names := table.get(path))
+                ),
+                None,
+            )
+        return owner or self._component(live, manifest)
 
     @functools.cache  # noqa: B019 - one resolver per scan; many resources share a namespace
     def _namespace_owner(self, namespace: str) -> Owner | None:
@@ -73,13 +90,20 @@ class OwnerResolver:
             OwnerSource.NAMESPACE_ANNOTATION,
         )
 
-    def _codeowner(self, path: str) -> Owner | None:
-        names = self.codeowners.get(path)
-        return self._codeowners_owner(names) if names else None
-
     @functools.cache  # noqa: B019 - one resolver per scan; a few teams own many files
-    def _codeowners_owner(self, names: tuple[str, ...]) -> Owner:
-        return Owner(" ".join(names), OwnerSource.CODEOWNERS)
+    def _owner(self, names: tuple[str, ...], source: OwnerSource) -> Owner:
+        return Owner(" ".join(names), source)
+
+    def _component(self, live: dict[str, Any] | None, manifest: Manifest | None) -> Owner | None:
+        if not self.catalog:
+            return None
+        for obj in (live, manifest.obj if manifest else None):
+            labels = ((obj or {}).get("metadata") or {}).get("labels")
+            if isinstance(labels, dict):
+                for component in self.catalog:
+                    if component.claims(labels):
+                        return Owner(component.owner, OwnerSource.BACKSTAGE)
+        return None
 
 
 def leads(live: dict[str, Any] | None, manifest: Manifest | None) -> tuple[str, ...]:

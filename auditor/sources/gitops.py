@@ -31,6 +31,7 @@ from auditor.sources.apps import App, RepoTree, app_anchor, config_apps, discove
 from auditor.sources.blobs import read_blobs
 from auditor.sources.history import Timeline, read_history
 from auditor.sources.kustomize import KUSTOMIZATIONS
+from auditor.sources.owner_files import ALIASES, OWNERS, Component, ProwOwners, components
 from auditor.yamldocs import ParseError
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
@@ -49,6 +50,10 @@ class GitSnapshot:
     errors: tuple[ParseError, ...] = ()
     # Manifest path -> its owners in the repo's CODEOWNERS (last matching pattern wins).
     codeowners: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Manifest path -> its owners in the nearest Prow OWNERS file (aliases expanded).
+    owners_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Backstage Components that claim Kubernetes objects.
+    catalog: tuple[Component, ...] = ()
     config_text: str | None = None
     config_source: str | None = None
     timeline: Timeline | None = None
@@ -187,11 +192,25 @@ def _build(
     codeowners_text = _tree_text(commit, CODEOWNERS_PATHS)
     rules = CodeOwners(codeowners_text) if codeowners_text else None
     owners = {}
+    prow_owners = {}
     owned = [d[0] for d in docs] + [app_anchor(d[5]) for d in docs if d[5] is not None]
-    for path in dict.fromkeys(owned) if rules else ():
-        names = [name for _, name in rules.of(path)]
+    prow = ProwOwners(
+        {
+            path: repo.odb.stream(bytes.fromhex(blob)).read().decode("utf-8", errors="replace")
+            for path, blob in files.items()
+            if posixpath.basename(path) == OWNERS or path == ALIASES
+        }
+    )
+    for path in dict.fromkeys(owned):
+        names = [name for _, name in rules.of(path)] if rules else []
         if names:
             owners[path] = names
+        if prow and prow.of(path):
+            prow_owners[path] = list(prow.of(path))
+    catalog = [
+        [c.name, c.owner, c.kubernetes_id, [list(p) for p in c.selector]]
+        for c in components(d for _, d in tree.objects())
+    ]
     return {
         "commit": commit.hexsha,
         "paths": list(rel_paths),
@@ -202,6 +221,8 @@ def _build(
         "errors": errors,
         "templates": templates,
         "codeowners": owners,
+        "owners_files": prow_owners,
+        "catalog": catalog,
         "apps": built.apps,
         "problems": built.problems,
         "notes": found.notes,
@@ -287,6 +308,10 @@ def read_repo(
         manifests=manifests,
         errors=tuple(ParseError(*e) for e in snap["errors"]),
         codeowners={path: tuple(names) for path, names in snap["codeowners"].items()},
+        owners_files={path: tuple(names) for path, names in snap["owners_files"].items()},
+        catalog=tuple(
+            Component(n, o, k, tuple(tuple(p) for p in s)) for n, o, k, s in snap["catalog"]
+        ),
         config_text=config_text,
         config_source=config_source,
         timeline=Timeline(repo, commit.hexsha, slot),
