@@ -239,10 +239,22 @@ class Inventory:
     def last_change(self, resource: Resource, mass_files: int) -> Change | None:
         """When the resource last meaningfully changed: its Git history when it has a
         manifest, else the newest managedFields time, else its creationTimestamp."""
-        if resource.manifest is not None and self.timeline is not None:
-            return self.timeline.last_change(resource.manifest, mass_files)
         meta = (resource.live or {}).get("metadata") or {}
-        times = [f.get("time") for f in meta.get("managedFields") or [] if f.get("time")]
+        times = [
+            f.get("time")
+            for f in meta.get("managedFields") or []
+            if isinstance(f, dict) and isinstance(f.get("time"), str)
+        ]
+        if resource.manifest is not None and self.timeline is not None:
+            change = self.timeline.last_change(resource.manifest, mass_files)
+            if resource.drift and times and (change is None or max(times) > change.date):
+                # Changed by hand in the cluster since Git: the hand edit's time counts.
+                return Change(
+                    max(times),
+                    None,
+                    "live: newest managedFields time (the live spec differs from Git)",
+                )
+            return change
         if times:
             return Change(max(times), None, "live: newest managedFields time (no manifest in Git)")
         if meta.get("creationTimestamp"):

@@ -6,7 +6,8 @@ is qualified with the resource's namespace; FQDNs and wildcard ServiceEntry host
 a Service exported elsewhere (`networking.istio.io/exportTo`) or a ServiceEntry's
 `exportTo` hide it; a VirtualService with `exportTo` must see the host from each
 namespace it is exported to. On a scan limited with `-n`, only hosts of the scanned
-namespaces are judged. (Peer: istioctl analyze IST0101 host, IST0174.)
+namespaces are judged. A DestinationRule whose host nothing routes to either is left to
+MA308 (one finding for one dead rule). (Peer: istioctl analyze IST0101 host, IST0174.)
 
 Rationale: traffic to a host nobody serves fails; a rule for it is dead config.
 
@@ -65,6 +66,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 )
     for dr in inventory.of_kind("DestinationRule"):
         raw, host = rule_host(dr.spec, dr.key.namespace)
+        if not inventory.namespaces and not inventory.subsets_routed(host):
+            continue  # nothing routes there either: a dead rule, MA308's one finding
         if inventory.knows(host) and not inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
             yield Problem(
                 dr,

@@ -39,12 +39,20 @@ document.body.appendChild(out);
 </script>"""
 
 
+# A hand-made canary in staging that retries 10 times: a high-severity finding (MA401).
+CANARY = {
+    **CART_VS,
+    "hosts": ["canary"],
+    "http": [{**CART_VS["http"][0], "retries": {"attempts": 10, "perTryTimeout": "100ms"}}],
+}
+
+
 def _fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """Scans of prod and staging in September and October; returns (db, out folder)."""
     repo, prod, objects = _world(tmp_path)
     staging = dump(
         tmp_path / "staging.yaml",
-        [*objects, live("VirtualService", "canary", "shop", {**CART_VS, "hosts": ["canary"]})],
+        [*objects, live("VirtualService", "canary", "shop", CANARY)],
     )
     db = tmp_path / "audit.db"
 
@@ -64,7 +72,7 @@ def _fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]
         staging,
         [
             *objects,
-            live("VirtualService", "canary", "shop", {**CART_VS, "hosts": ["canary"]}),
+            live("VirtualService", "canary", "shop", CANARY),
             live("VirtualService", "hotfix", "shop", {**CART_VS, "hosts": ["hotfix"]}),
         ],
     )

@@ -136,7 +136,8 @@ CASES = [
             ),
         },
     ),
-    # MA302 unresolved-host: unknown host, unknown mirror, wrong port, DR host; healthy: short, FQDN, SE wildcard.
+    # MA302 unresolved-host: unknown host, unknown mirror, wrong port, DR host (one a route uses:
+    # a DR nothing routes to is MA308's); healthy: short, FQDN, SE wildcard.
     (
         "MA302",
         SVC
@@ -166,7 +167,7 @@ spec: {hosts: ["*.eu.example.com"]}
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: bad-dr, namespace: default}
-spec: {host: ghost}
+spec: {host: nope}
 """,
         {},
         {

@@ -121,6 +121,8 @@ class Timeline:
         memo = cache.load(slot / "changes.json")
         self._memo: dict[str, list[str | None] | None] = memo if isinstance(memo, dict) else {}
         self._dirty = False
+        # Files whose older revisions could not be read (partial clone): said in a note.
+        self.missing: set[str] = set()
 
     @cached_property
     def _history(self) -> dict[str, list[Revision]]:
@@ -146,7 +148,12 @@ class Timeline:
             return None
         entry = self._parsed.get(blob)
         if entry is None:
-            raw = self._repo.odb.stream(bytes.fromhex(blob)).read()
+            try:
+                raw = self._repo.odb.stream(bytes.fromhex(blob)).read()
+            except (ValueError, OSError) as exc:
+                # A partial or shallow clone lacks old blobs: this file's history ends here.
+                self.missing.add(f"{path} ({type(exc).__name__})")
+                return None
             entry = self._parsed[blob] = parse_blob(raw.decode("utf-8", errors="replace"), path)
         for _, data in entry["docs"]:
             meta = data.get("metadata") or {}
