@@ -27,24 +27,24 @@ def test_a_month_of_mesh_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ("MA101", "stray"),
         ("MA102", "legacy"),
         ("MA102", "old-dr"),
-        ("MA302", "old-dr"),
+        # A dead rule (no route, no service): one finding, not a second one from MA302.
         ("MA308", "old-dr"),
     }
     tickets = json.loads(
         run("tickets", "--db", db, "--out", tmp_path / "t", "--format", "json").stdout
     )
     # Every finding belongs to the shop team (labels, or the namespace label for the stray).
-    assert {t["owner"]: len(t["fingerprints"]) for t in tickets["tickets"]} == {"shop": 5}
+    assert {t["owner"]: len(t["fingerprints"]) for t in tickets["tickets"]} == {"shop": 4}
     assert all(t["key"].startswith("2026-10:") for t in tickets["tickets"])
 
-    # November: the shop team waives the dangling DestinationRule host until it is retired.
+    # November: the shop team waives the dead DestinationRule until it is retired.
     monkeypatch.setenv("MESH_AUDIT_NOW", "2026-11-10T06:00:00Z")
     config = tmp_path / "mesh-audit.yaml"
     config.write_text(
-        "waivers: [{rule: MA302, namespace: shop, name: old-dr, reason: retiring it, expires: 2026-12-31}]\n"
+        "waivers: [{rule: MA308, namespace: shop, name: old-dr, reason: retiring it, expires: 2026-12-31}]\n"
     )
     _, nov = scan_json(*args, "--config", config)
-    assert {f["name"]: f["status"] for f in nov["findings"] if f["rule"] == "MA302"} == {
+    assert {f["name"]: f["status"] for f in nov["findings"] if f["rule"] == "MA308"} == {
         "old-dr": "waived"
     }
     plan = json.loads(run("retire", "plan", "--db", db, "--format", "json").stdout)["retirements"]
@@ -65,25 +65,25 @@ def test_a_month_of_mesh_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("MESH_AUDIT_NOW", "2026-11-12T06:00:00Z")
     _, after = scan_json(*args, "--config", config)
     assert after["findings"] == []
-    assert after["scan"]["resolved"] == 5
+    assert after["scan"]["resolved"] == 4
 
     report = json.loads(
         run("report", "monthly", "--db", db, "--month", "2026-11", "--format", "json").stdout
     )
-    # Nothing new in November; the four findings of the two retired manifests (the waived
+    # Nothing new in November; the three findings of the two retired manifests (the waived
     # one included) are retired; the stray deleted with kubectl is resolved; none stay open.
-    assert report["totals"] == {"new": 0, "resolved": 1, "retired": 4, "open": 0, "waived": 0}
-    assert report["trend"] == [{"month": "2026-10", "open": 5}, {"month": "2026-11", "open": 0}]
-    assert report["by_owner"]["shop"]["retired"] == 4
+    assert report["totals"] == {"new": 0, "resolved": 1, "retired": 3, "open": 0, "waived": 0}
+    assert report["trend"] == [{"month": "2026-10", "open": 4}, {"month": "2026-11", "open": 0}]
+    assert report["by_owner"]["shop"]["retired"] == 3
     assert report["mean_days_to_resolve"] == 38.0
     october_report = json.loads(
         run("report", "monthly", "--db", db, "--month", "2026-10", "--format", "json").stdout
     )
     assert october_report["totals"] == {
-        "new": 5,
+        "new": 4,
         "resolved": 0,
         "retired": 0,
-        "open": 5,
+        "open": 4,
         "waived": 0,
     }
     assert {(o["resource"], o["age_days"]) for o in october_report["oldest_open"]} == {
@@ -100,5 +100,5 @@ def test_a_month_of_mesh_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     october_html = run(
         "report", "monthly", "--db", db, "--month", "2026-10", "--format", "html"
     ).stdout
-    assert "<summary>shop (5 active)</summary>" in october_html
+    assert "<summary>shop (4 active)</summary>" in october_html
     assert "VirtualService shop/<wbr>legacy" in october_html
