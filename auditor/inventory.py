@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from auditor import shapes
 from auditor.hosts import (
     DOMAIN,
     ByHost,
@@ -71,6 +72,8 @@ class Inventory:
     unread: frozenset[str] = frozenset()
     # The namespaces scanned (-n); empty means all.
     namespaces: tuple[str, ...] = ()
+    # Objects left out because fields the rules read have the wrong type (see shapes.py).
+    rejected: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
     # Answers of destination_rules(), shared by the rules that look up the same hosts.
     _rules_for: dict[tuple[str, str, bool], list[Resource]] = field(
@@ -261,6 +264,7 @@ def _state(live: dict[str, Any] | None, manifest: Manifest | None, unread: bool)
 def build(
     live: LiveSnapshot, git: GitSnapshot, owner_keys: tuple[str, ...], now: datetime
 ) -> Inventory:
+    live, git, rejected = shapes.screen(live, git)
     live_audited: dict[ObjectKey, dict[str, Any]] = {}
     context: dict[str, list[dict[str, Any]]] = {}
     for obj in live.objects:
@@ -320,5 +324,6 @@ def build(
         duplicates=tuple(duplicates),
         unread=frozenset(live.unread),
         namespaces=live.namespaces,
+        rejected=rejected,
         timeline=git.timeline,
     )

@@ -125,7 +125,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         ref=git.ref,
         commit=git.commit,
         tool_version=version(),
-        partial_reasons=_partial_reasons(live, git.errors),
+        partial_reasons=_partial_reasons(live, git.errors) + inventory.rejected,
         notes=live.notes + git.notes + dup_notes + result.notes,
         rules=tuple(rc.rule.id for rc in config.enabled),
         resources=len(inventory.resources),

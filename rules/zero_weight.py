@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.routes import PROTOCOLS
+from auditor.routes import PROTOCOLS, items, mapping
 
 ID = "MA306"
 NAME = "zero-weight"
@@ -32,8 +32,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         spec = vs.spec
         zero = []
         for proto in PROTOCOLS:
-            for i, rule in enumerate(spec.get(proto) or []):
-                entries = [e for e in (rule or {}).get("route") or [] if isinstance(e, dict)]
+            for i, rule in enumerate(items(spec.get(proto))):
+                entries = [e for e in items(mapping(rule).get("route")) if isinstance(e, dict)]
                 if len(entries) < 2 or not any(e.get("weight") for e in entries):
                     continue
                 zero += [
@@ -47,8 +47,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         if stale is None or stale.days < options["min-age-days"]:
             continue
         for locator, entry in zero:
-            dest = entry.get("destination") or {}
-            target = dest.get("host", "?") + (
+            dest = mapping(entry.get("destination"))
+            target = str(dest.get("host") or "?") + (
                 f" subset {dest['subset']}" if dest.get("subset") else ""
             )
             yield Problem(
