@@ -22,6 +22,7 @@ from auditor.cli_options import (
     is_console_script,
     namespaces_option_value,
     output_format,
+    timeout_option,
 )
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.model import Severity, Status
@@ -169,6 +170,7 @@ def _scan(
     show_default=True,
     help="Seconds to wait for another run holding the database.",
 )
+@timeout_option
 @debug_option
 @click.pass_context
 def scan(
@@ -188,6 +190,7 @@ def scan(
     metrics_file: Path | None,
     fail_on: str,
     lock_timeout: float,
+    timeout: float,
 ) -> None:
     """Compare the live mesh with the GitOps repo and store the findings.
 
@@ -204,6 +207,7 @@ def scan(
         context=context,
         namespaces=namespaces_option_value(namespaces, all_namespaces),
         cluster_name=cluster_name,
+        timeout=timeout,
     )
     req = ScanRequest(
         repo=repo, db=db, live=live, ref=ref, paths=paths, config=config, lock_timeout=lock_timeout
@@ -282,6 +286,7 @@ def rules_command(rule: str | None, fmt: str | None) -> None:
     help="Dump file; .json writes JSON, anything else YAML.",
 )
 @cluster_options
+@timeout_option
 @debug_option
 def snapshot(
     output: str,
@@ -289,6 +294,7 @@ def snapshot(
     context: str | None,
     namespaces: tuple[str, ...],
     all_namespaces: bool,
+    timeout: float,
 ) -> None:
     """Write the mesh objects of the live cluster to a dump for `scan --cluster-dump`.
 
@@ -303,6 +309,7 @@ def snapshot(
         kubeconfig=kubeconfig,
         context=context,
         namespaces=namespaces_option_value(namespaces, all_namespaces),
+        timeout=timeout,
     )
     with counter() as advance:
         live = read_live(src, advance)

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
+from auditor.deadline import DEFAULT_TIMEOUT
 from auditor.errors import AuditError
 
 FORMATS = ("table", "json")
@@ -142,6 +143,16 @@ cluster_options = compose(
         help="Only this namespace (repeatable) [default: all namespaces].",
     ),
     click.option("-A", "--all-namespaces", is_flag=True, help="All namespaces (the default)."),
+)
+
+
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds for the whole read of the cluster or dump (credential plugins included); "
+    "each request also has connect (10 s) and read (60 s) timeouts.",
 )
 
 

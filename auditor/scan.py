@@ -36,6 +36,7 @@ class LiveSource:
     context: str | None = None
     namespaces: tuple[str, ...] = ()
     cluster_name: str | None = None
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,12 @@ class ScanOutcome:
 
 def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
     if src.dump is not None:
-        return read_dump(src.dump, src.cluster_name, src.namespaces)
-    from auditor.sources.cluster import connect, read_cluster
+        return read_dump(src.dump, src.cluster_name, src.namespaces, src.timeout)
+    from auditor.sources.cluster import read_live_cluster
 
-    api, context = connect(src.kubeconfig, src.context)
-    with api:
-        return read_cluster(api, context, src.cluster_name, src.namespaces, on_page=advance)
+    return read_live_cluster(
+        src.kubeconfig, src.context, src.cluster_name, src.namespaces, advance, src.timeout
+    )
 
 
 def _partial_reasons(live: LiveSnapshot, errors: Sequence[ParseError]) -> tuple[str, ...]:
