@@ -8,7 +8,6 @@ commit id, so a repeat scan of an unchanged commit reads one cache file.
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,14 @@ from auditor.kinds import is_k8s_object, key_of, known_kind
 from auditor.model import Commit, Manifest, ObjectKey
 from auditor.sources.blobs import KUSTOMIZATIONS, OnFile, read_blobs
 from auditor.sources.history import MANIFEST_SUFFIXES, Timeline, read_history
+from auditor.sources.remote import URL as _URL
+from auditor.sources.remote import mirror as _mirror
+from auditor.sources.remote import redact
 from auditor.yamldocs import ParseError
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 CONFIG_NAME = ".mesh-audit.yaml"
 _SNAPSHOT = "snapshot.json"
-_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
-_USERINFO = re.compile(r"//[^/@]*@")
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,6 @@ class GitSnapshot:
     notes: tuple[str, ...] = ()
 
 
-def redact(url: str) -> str:
-    """Drop credentials from a clone URL before it is printed or stored."""
-    return _USERINFO.sub("//", url)
-
-
 def _open(spec: str) -> Any:
     import git
 
@@ -60,22 +55,6 @@ def _open(spec: str) -> Any:
         raise InputError(f"repo not found: {spec}") from None
     except git.InvalidGitRepositoryError:
         raise InputError(f"not a git repository: {spec} (pass --repo PATH or URL)") from None
-
-
-def _mirror(url: str) -> Any:
-    """Clone URL once into the cache, fetch on later runs."""
-    import git
-
-    path = cache.slot("clone", url) / "repo.git"
-    try:
-        if path.exists():
-            repo = git.Repo(path)
-            repo.git.fetch("--prune", "origin")
-            return repo
-        return git.Repo.clone_from(url, path, mirror=True)
-    except git.GitCommandError as exc:
-        detail = (exc.stderr or "").strip().splitlines() or [str(exc.status)]
-        raise SourceError(f"cannot fetch {redact(url)}: {redact(detail[-1])}") from None
 
 
 def _ls_tree(repo: Any, sha: str, paths: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -1,0 +1,86 @@
+"""Clone and fetch a `--repo URL` into the cache without its credentials reaching disk.
+
+The cache holds a bare repository with no remote: every fetch names the URL on its
+command line (userinfo removed), so no URL is ever written to its config or FETCH_HEAD.
+A user and password from the URL reach git only through the environment of the git
+child, answered by a credential helper set for that one command (GIT_CONFIG_COUNT), with
+every other helper switched off so none stores them. Messages are redacted: userinfo,
+query string values (`?access_token=`) and the password itself, however it is encoded.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from auditor import cache
+from auditor.errors import SourceError
+
+URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
+_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/\s'\"]*@")
+_QUERY_VALUE = re.compile(r"([?&][^=&\s#'\"]+=)[^&\s#'\"]+")
+_HELPER = (
+    '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+    '"$MESH_AUDIT_GIT_USERNAME" "$MESH_AUDIT_GIT_PASSWORD"; }; f'
+)
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Drop credentials from URLs in a text (and any of `secrets`) before it is shown or stored."""
+    text = _QUERY_VALUE.sub(r"\1***", _USERINFO.sub(r"\1", text))
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _credentials(url: str) -> tuple[str, dict[str, str], tuple[str, ...]]:
+    """The URL without userinfo, the environment that gives git its user and password,
+    and the secrets to redact (as written and decoded)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, {}, ()
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urlunsplit(parts._replace(netloc=host))
+    secrets = tuple({password, unquote(password)} - {""})
+    env = {
+        "MESH_AUDIT_GIT_USERNAME": unquote(user),
+        "MESH_AUDIT_GIT_PASSWORD": unquote(password),
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": "credential.helper",
+        "GIT_CONFIG_VALUE_1": _HELPER,
+    }
+    return clean, env, secrets
+
+
+def mirror(url: str) -> Any:
+    """The cached bare copy of URL, fetched now (cloned on first use)."""
+    import git
+
+    clean, env, secrets = _credentials(url)
+    env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
+    path = cache.slot("clone", redact(url)) / "repo.git"
+    try:
+        repo = git.Repo(path) if path.exists() else git.Repo.init(path, bare=True, mkdir=True)
+        with repo.git.custom_environment(**env):
+            head = repo.git.ls_remote("--symref", clean, "HEAD")
+            repo.git.fetch(
+                "--prune",
+                "--no-write-fetch-head",
+                clean,
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
+            )
+        branch = re.match(r"ref: (refs/heads/\S+)\tHEAD", head)
+        if branch:
+            repo.git.symbolic_ref("HEAD", branch.group(1))
+        return repo
+    except git.GitCommandError as exc:
+        detail = (exc.stderr or "").strip().splitlines() or [str(exc.status)]
+        raise SourceError(
+            f"cannot fetch {redact(url, secrets)}: {redact(detail[-1], secrets)}"
+        ) from None
