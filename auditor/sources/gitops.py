@@ -21,8 +21,8 @@ from auditor.model import Commit, Manifest, ObjectKey
 from auditor.sources.blobs import KUSTOMIZATIONS, OnFile, read_blobs
 from auditor.sources.history import MANIFEST_SUFFIXES, Timeline, read_history
 from auditor.sources.remote import URL as _URL
+from auditor.sources.remote import check_readable, redact
 from auditor.sources.remote import mirror as _mirror
-from auditor.sources.remote import redact
 from auditor.yamldocs import ParseError
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
@@ -50,7 +50,7 @@ def _open(spec: str) -> Any:
     if _URL.match(spec):
         return _mirror(spec)
     try:
-        return git.Repo(spec, search_parent_directories=True)
+        return check_readable(git.Repo(spec, search_parent_directories=True), spec)
     except git.NoSuchPathError:
         raise InputError(f"repo not found: {spec}") from None
     except git.InvalidGitRepositoryError:

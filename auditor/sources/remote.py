@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from auditor import cache
-from auditor.errors import SourceError
+from auditor.errors import InputError, SourceError
 
 URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/\s'\"]*@")
@@ -83,4 +83,26 @@ def mirror(url: str) -> Any:
         detail = (exc.stderr or "").strip().splitlines() or [str(exc.status)]
         raise SourceError(
             f"cannot fetch {redact(url, secrets)}: {redact(detail[-1], secrets)}"
+        ) from None
+
+
+def check_readable(repo: Any, spec: str) -> Any:
+    """Raise a one-line InputError when git itself refuses the repository (a checkout
+    owned by another user: "dubious ownership"), so it is not mistaken for an empty one."""
+    import git
+
+    try:
+        repo.git.rev_parse("--git-dir")
+        return repo
+    except git.GitCommandError as exc:
+        stderr = exc.stderr or ""
+        if "dubious ownership" in stderr:
+            raise InputError(
+                f"git refuses to read {redact(spec)}: it is owned by another user (dubious "
+                f"ownership); if you trust it: git config --global --add safe.directory "
+                f"{repo.working_tree_dir or repo.git_dir}"
+            ) from None
+        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+        raise InputError(
+            f"git refuses to read {redact(spec)}: {redact(lines[0] if lines else str(exc.status))}"
         ) from None
