@@ -24,6 +24,7 @@ from auditor.owners import DEFAULT_OWNER_KEYS
 from auditor.rulespec import Rule
 from auditor.sources.gitops import CONFIG_NAME
 from auditor.waivers import parse_date
+from auditor.yamldocs import load_one
 
 _TOP_KEYS = ("owner-keys", "rules", "waivers")
 _RULE_KEYS = ("severity", "enabled")
@@ -185,7 +186,7 @@ def load_config(path: Path | None, fallback_text: str | None, catalog: Iterable[
     if text is None:
         return parse_config({}, catalog, None)
     try:
-        data = yaml.safe_load(text)
+        data = load_one(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""

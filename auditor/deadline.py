@@ -8,10 +8,12 @@ real-time timer (SIGALRM) that interrupts whatever blocks, and names what was ru
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from auditor.errors import SourceError
@@ -24,6 +26,17 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 60.0
 class Stalled(BaseException):
     """Raised by the timer. A BaseException, so that libraries' `except Exception`
     (the kubernetes client's exec plugin loader) cannot swallow it."""
+
+
+def _kill_awaited(tb: TracebackType | None) -> None:
+    """Kill the child process the interrupted code was waiting for (an exec credential
+    plugin run by the kubernetes client), so a hung plugin does not outlive the run."""
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            if isinstance(value, subprocess.Popen) and value.poll() is None:
+                value.kill()
+                value.wait()
+        tb = tb.tb_next
 
 
 class Deadline:
@@ -64,7 +77,8 @@ class Deadline:
         signal.setitimer(signal.ITIMER_REAL, max(self.left(), 0.001))
         try:
             yield self
-        except Stalled:
+        except Stalled as exc:
+            _kill_awaited(exc.__traceback__)
             raise self.error() from None
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -48,6 +48,10 @@ class TooLarge(ValueError):
     """A document nested too deep, or expanding (through aliases) to too many values."""
 
 
+# What constructing a document can raise besides YAMLError: `!!int x`, `!!float y`.
+_CONSTRUCTION = (ValueError, TypeError, OverflowError)
+
+
 def check_size(data: Any, aliases: bool = True) -> None:
     """Raise TooLarge beyond MAX_DEPTH levels or (with `aliases`) MAX_NODES expanded containers.
 
@@ -156,15 +160,15 @@ def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
             return [Document(line, data)], []
     try:
         return _parse_stream(text), []
-    except (yaml.YAMLError, TooLarge):
+    except (yaml.YAMLError, *_CONSTRUCTION):
         pass  # parse document by document to keep every good one and locate the bad
     docs: list[Document] = []
     errors: list[ParseError] = []
     for offset, chunk in chunks(text):
         try:
             doc = _parse_chunk(offset, chunk)
-        except TooLarge as exc:
-            errors.append(ParseError(path, offset + 1, str(exc)))
+        except _CONSTRUCTION as exc:
+            errors.append(ParseError(path, offset + 1, f"invalid YAML: {exc}"))
             continue
         except yaml.YAMLError as exc:
             line = offset + _error_line(exc, chunk)
@@ -174,3 +178,17 @@ def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
         if doc is not None:
             docs.append(doc)
     return docs, errors
+
+
+def load_one(text: str) -> Any:
+    """One YAML document (a config file), read as parse() reads manifests; every problem
+    is a YAMLError."""
+    loader = _LineLoader(text)
+    try:
+        data = loader.get_single_data()
+        check_size(data, bool(_ANCHOR.search(text)))
+        return data
+    except _CONSTRUCTION as exc:
+        raise yaml.MarkedYAMLError(problem=str(exc)) from None
+    finally:
+        loader.dispose()

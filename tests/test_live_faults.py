@@ -116,7 +116,8 @@ def test_an_exec_plugin_that_fails_shows_its_own_error(scenario: Scenario, tmp_p
 
 def test_an_exec_plugin_that_hangs_ends_at_the_deadline(scenario: Scenario, tmp_path: Path) -> None:
     with Emulator(scenario.objects) as emu:
-        kube = _exec_kubeconfig(emu, tmp_path / "kube", "exec sleep 30\n")
+        pid_file = tmp_path / "plugin.pid"
+        kube = _exec_kubeconfig(emu, tmp_path / "kube", f"echo $$ > {pid_file}\nexec sleep 30\n")
         started = time.monotonic()
         result = run("snapshot", "--kubeconfig", kube, "--timeout", "1")
     assert time.monotonic() - started < 10
@@ -125,6 +126,7 @@ def test_an_exec_plugin_that_hangs_ends_at_the_deadline(scenario: Scenario, tmp_
         "timed out after 1s (--timeout) while loading the kubeconfig and its credentials"
         in result.stderr
     )
+    assert not Path(f"/proc/{pid_file.read_text().strip()}").exists()  # the plugin was ended
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from auditor.errors import InputError, SourceError
 from auditor.kinds import ISTIO_VERSIONS, KINDS, Kind, is_k8s_object, trim
 from auditor.model import ISTIO_GROUP
 from auditor.sources import LiveSnapshot, in_scope, versions_digest
+from auditor.yamldocs import check_size
 
 OnPage = Callable[[str, int], None]
 
@@ -198,8 +199,9 @@ def _lister(api: Any, kind: Kind, version: str) -> Callable[..., Any]:
 def _body(response: Any) -> dict[str, Any]:
     try:
         body = json.loads(response.data)
-    except (ValueError, RecursionError):
-        raise _Unreadable("the answer is not JSON") from None
+        check_size(body, aliases=False)
+    except (ValueError, RecursionError):  # TooLarge is a ValueError
+        raise _Unreadable("the answer is not JSON, or nested too deep") from None
     if not isinstance(body, dict) or not isinstance(body.get("items") or [], list):
         raise _Unreadable("the answer is not a list")
     return body
