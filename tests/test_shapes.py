@@ -23,7 +23,7 @@ from auditor.model import Manifest
 from auditor.retries import RetryPlan
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
-from conftest import dump, live, manifest, run, scan_json
+from conftest import GitRepo, dump, live, manifest, run, scan_json
 from rules import CATALOG
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -283,3 +283,50 @@ def test_alias_bombs_and_deep_nesting_are_rejected_with_a_reason(
     result, doc = scan_json("--repo", repo.path, "--cluster-dump", good, "--db", tmp_path / "db")
     assert result.exit_code == 3
     assert any(r.startswith(f"apps/{name}:1: ") for r in doc["scan"]["partial_reasons"])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(damaged(), st.sampled_from(["yaml", "json"]))
+def test_any_damaged_dump_ends_in_a_documented_exit_code(tmp_path_factory, case, fmt: str) -> None:
+    """End to end, through the dump reader, the store and the JSON output."""
+    import json
+
+    import yaml
+
+    _, obj = case
+    work = tmp_path_factory.mktemp("dump")
+    repo = GitRepo(work / "repo")
+    repo.commit({"a.yaml": manifest("VirtualService", "reviews", EXAMPLES[0]["spec"], "default")})
+    doc = {"apiVersion": "v1", "kind": "List", "items": [*EXAMPLES, obj]}
+    path = work / f"d.{fmt}"
+    path.write_text(json.dumps(doc) if fmt == "json" else yaml.safe_dump(doc))
+    result = run(
+        "scan", "--repo", repo.path, "--cluster-dump", path, "--db", work / "db", "--format", "json"
+    )
+    assert result.exit_code in (0, 2, 3), result.output
+    assert "internal error" not in result.stderr and "Traceback" not in result.output
+
+
+def test_a_config_with_an_impossible_date_or_a_bad_tag_is_exit_2(tmp_path, make_repo) -> None:
+    repo = make_repo()
+    repo.commit({})
+    good = dump(tmp_path / "d.yaml", [EXAMPLES[4]])
+    for text in ("waivers: [{rule: MA101, reason: x, expires: 2027-13-45}]", "rules: !!int x"):
+        (tmp_path / "c.yaml").write_text(text)
+        result = run(
+            "scan",
+            "--repo",
+            repo.path,
+            "--cluster-dump",
+            good,
+            "--config",
+            tmp_path / "c.yaml",
+            "--db",
+            tmp_path / "db",
+        )
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"mesh-audit: error: {tmp_path / 'c.yaml'}")
