@@ -13,15 +13,13 @@ for an empty one; a bad Namespace only loses its owner labels.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.kinds import AUDITED, BY_NAME
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 
-# A field's check: (value, path) -> problems. `None` (an absent or null field) is never checked.
-Check = Callable[[Any, str], Iterator[str]]
 INT32_MAX = 2**31 - 1
 MAX_REASONS = 20
 _AUDITED = {k.kind for k in AUDITED}
@@ -34,68 +32,128 @@ def _got(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _expected(what: str, value: Any, path: str) -> str:
-    return f"{path}: expected {what}, got {_got(value)}"
+def _only_str(values: Any) -> bool:
+    return set(map(type, values)) <= _STR
 
 
-def string(value: Any, path: str) -> Iterator[str]:
-    if not isinstance(value, str):
-        yield _expected("a string", value, path)
+_STR = {str}
 
 
-def anything(value: Any, path: str) -> Iterator[str]:
-    """A field read only for whether it is set."""
-    return iter(())
+class Check:
+    """The shape of one field. `ok` is the fast path every object takes (a scan checks
+    ~10^5 of them); `problems` explains a failure, with field paths. `None` (an absent or
+    null field) is never checked."""
+
+    expected = "a value"
+
+    def ok(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def problems(self, value: Any, path: str) -> Iterator[str]:
+        if not self.ok(value):
+            yield f"{path}: expected {self.expected}, got {_got(value)}"
 
 
-def integer(low: int, high: int) -> Check:
-    def check(value: Any, path: str) -> Iterator[str]:
-        if type(value) is not int or not low <= value <= high:
-            yield _expected(f"an integer from {low} to {high}", value, path)
+class _String(Check):
+    expected = "a string"
 
-    return check
+    def ok(self, value: Any) -> bool:
+        return type(value) is str
 
 
-def string_map(value: Any, path: str) -> Iterator[str]:
+class _Anything(Check):
+    """The root of kinds whose spec nothing reads."""
+
+    def ok(self, value: Any) -> bool:
+        return True
+
+
+class integer(Check):
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+        self.expected = f"an integer from {low} to {high}"
+
+    def ok(self, value: Any) -> bool:
+        return type(value) is int and self.low <= value <= self.high
+
+
+class _StringMap(Check):
     """Labels, annotations, selectors: a mapping of string to string."""
-    if not isinstance(value, dict):
-        yield _expected("a mapping of string to string", value, path)
-        return
-    for key, item in value.items():
-        if not isinstance(key, str) or not isinstance(item, str):
-            yield _expected(
-                "a string", key if not isinstance(key, str) else item, f"{path}[{key!r}]"
-            )
+
+    expected = "a mapping of string to string"
+
+    def ok(self, value: Any) -> bool:
+        # Types collected by C loops: ~3x faster than a generator over the items.
+        return type(value) is dict and _only_str(value) and _only_str(value.values())
+
+    def problems(self, value: Any, path: str) -> Iterator[str]:
+        if type(value) is not dict:
+            yield from super().problems(value, path)
+            return
+        for key, item in value.items():
+            if type(key) is not str or type(item) is not str:
+                wrong = key if type(key) is not str else item
+                yield f"{path}[{key!r}]: expected a string, got {_got(wrong)}"
 
 
-def seq(item: Check) -> Check:
-    def check(value: Any, path: str) -> Iterator[str]:
-        if not isinstance(value, list):
-            yield _expected("a list", value, path)
+class seq(Check):
+    expected = "a list"
+
+    def __init__(self, item: Check) -> None:
+        self.item = item
+
+    def ok(self, value: Any) -> bool:
+        if type(value) is not list:
+            return False
+        if self.item is string:
+            return _only_str(value)
+        item = self.item.ok
+        return all(e is not None and item(e) for e in value)
+
+    def problems(self, value: Any, path: str) -> Iterator[str]:
+        if type(value) is not list:
+            yield from super().problems(value, path)
             return
         for i, element in enumerate(value):
-            yield from (
-                item(element, f"{path}[{i}]")
-                if element is not None
-                else iter([_expected("a value", element, f"{path}[{i}]")])
-            )
-
-    return check
+            if element is None:
+                yield f"{path}[{i}]: expected a value, got None"
+            else:
+                yield from self.item.problems(element, f"{path}[{i}]")
 
 
-def fields(**schema: Check) -> Check:
+class fields(Check):
     """A mapping whose named fields (when set) have these shapes; other fields are free."""
 
-    def check(value: Any, path: str) -> Iterator[str]:
-        if not isinstance(value, dict):
-            yield _expected("a mapping", value, path)
+    expected = "a mapping"
+
+    def __init__(self, **schema: Check) -> None:
+        self.schema = tuple(schema.items())
+
+    def ok(self, value: Any) -> bool:
+        if type(value) is not dict:
+            return False
+        for name, check in self.schema:
+            field = value.get(name)
+            if field is None:
+                continue
+            if check is string:  # the common case, without a call
+                if type(field) is not str:
+                    return False
+            elif not check.ok(field):
+                return False
+        return True
+
+    def problems(self, value: Any, path: str) -> Iterator[str]:
+        if type(value) is not dict:
+            yield from super().problems(value, path)
             return
-        for name, field_check in schema.items():
+        for name, check in self.schema:
             field = value.get(name)
             if field is not None:
-                yield from field_check(field, f"{path}.{name}" if path else name)
+                yield from check.problems(field, f"{path}.{name}" if path else name)
 
-    return check
+
+string, string_map, anything = _String(), _StringMap(), _Anything()
 
 
 PORT = integer(0, 65535)
@@ -116,12 +174,11 @@ HTTP_ROUTE = fields(
     retries=fields(attempts=COUNT, retryOn=string, perTryTimeout=string),
     timeout=string,
     match=seq(fields(method=fields(exact=string, regex=string, prefix=string))),
-    fault=anything,
-    redirect=anything,
-    directResponse=anything,
+    # fault, redirect, directResponse: read only for whether they are set
 )
 HOSTS = seq(string)
-_POLICY_BLOCKS = {"connectionPool": fields(http=fields(maxRetries=COUNT)), "retryBudget": anything}
+# retryBudget is read only for whether it is set.
+_POLICY_BLOCKS = {"connectionPool": fields(http=fields(maxRetries=COUNT))}
 TRAFFIC_POLICY = fields(
     **_POLICY_BLOCKS,
     portLevelSettings=seq(fields(port=fields(number=PORT), **_POLICY_BLOCKS)),
@@ -151,10 +208,13 @@ SPECS: dict[str, Check] = {
 
 def problems(obj: Mapping[str, Any]) -> list[str]:
     """Every shape problem of an object of a kind mesh-audit reads, with its field path."""
-    found = list(METADATA(obj.get("metadata"), "metadata"))
     check = SPECS.get(str(obj.get("kind")))
-    if check is not None and obj.get("spec") is not None:
-        found += check(obj["spec"], "spec")
+    spec = obj.get("spec")
+    if METADATA.ok(obj.get("metadata")) and (check is None or spec is None or check.ok(spec)):
+        return []
+    found = list(METADATA.problems(obj.get("metadata"), "metadata"))
+    if check is not None and spec is not None:
+        found += check.problems(spec, "spec")
     return found
 
 
