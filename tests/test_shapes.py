@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from auditor import engine, shapes
 from auditor.config import parse_config
 from auditor.inventory import build
-from auditor.kinds import is_k8s_object, key_of
+from auditor.kinds import BY_NAME, is_k8s_object, key_of
 from auditor.model import Manifest
 from auditor.retries import RetryPlan
 from auditor.sources import LiveSnapshot
@@ -167,6 +167,10 @@ def test_any_value_anywhere_gives_a_finding_a_problem_or_nothing(
         _scan([*EXAMPLES], [obj])
     else:
         _scan([*others, obj], [EXAMPLES[0]])
+
+
+def test_every_kind_read_has_a_shape() -> None:
+    assert set(shapes.SPECS) == set(BY_NAME)
 
 
 def test_problems_name_the_field_path() -> None:
