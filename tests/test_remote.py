@@ -91,3 +91,15 @@ def test_a_token_in_the_query_string_is_redacted_and_not_stored(make_repo, tmp_p
 )
 def test_redact(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_an_unusable_cached_clone_is_made_again(make_repo, tmp_path: Path) -> None:
+    _, bare = _origin(make_repo, tmp_path)
+    with GitHttpServer(bare.parent, "mesh-reader", "pw") as srv:
+        url = f"http://mesh-reader:pw@127.0.0.1:{srv.url.rsplit(':', 1)[1]}/gitops.git"
+        read_repo(url, None, ())
+        cached = next((tmp_path / "cache").rglob("repo.git"))
+        for child in cached.iterdir():  # a run killed while the clone was being made
+            if child.is_file():
+                child.unlink()
+        assert [m.key.name for m in read_repo(url, None, ()).manifests] == ["x"]

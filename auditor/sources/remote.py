@@ -11,6 +11,8 @@ query string values (`?access_token=`) and the password itself, however it is en
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -57,6 +59,19 @@ def _credentials(url: str) -> tuple[str, dict[str, str], tuple[str, ...]]:
     return clean, env, secrets
 
 
+def _cached(path: Path) -> Any:
+    """The cache's bare repository; one left unusable (a run killed while creating it)
+    is made again: the cache is never needed for correctness."""
+    import git
+
+    if path.exists():
+        try:
+            return git.Repo(path)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            shutil.rmtree(path, ignore_errors=True)
+    return git.Repo.init(path, bare=True, mkdir=True)
+
+
 def mirror(url: str) -> Any:
     """The cached bare copy of URL, fetched now (cloned on first use)."""
     import git
@@ -65,7 +80,7 @@ def mirror(url: str) -> Any:
     env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
     path = cache.slot("clone", redact(url)) / "repo.git"
     try:
-        repo = git.Repo(path) if path.exists() else git.Repo.init(path, bare=True, mkdir=True)
+        repo = _cached(path)
         with repo.git.custom_environment(**env):
             head = repo.git.ls_remote("--symref", clean, "HEAD")
             repo.git.fetch(
