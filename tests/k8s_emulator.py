@@ -48,7 +48,8 @@ class Emulator(LocalServer):
     # plurals whose CRD is not installed: absent from discovery, and 404 on list
     not_installed: frozenset[str] = frozenset()
     # plural -> fault: "trickle" (one byte per tick, forever), "same-token" (the same
-    # continue token on every page), or a URL to redirect the list to
+    # continue token on every page), "not-a-list" (items that are not a list), or a URL
+    # to redirect the list to
     faults: dict[str, str] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     # Set when a trickled answer has started: the test's synchronization point.
@@ -208,6 +209,9 @@ class Emulator(LocalServer):
                     return
                 if fault == "trickle":
                     self._trickle()
+                    return
+                if fault == "not-a-list":
+                    self._send(200, {"kind": "List", "apiVersion": api_version, "items": "oops"})
                     return
                 failure = emulator.failures.get(plural)
                 if failure == 403:

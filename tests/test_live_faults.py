@@ -33,6 +33,7 @@ def _scan(scenario: Scenario, kube: Path, tmp_path: Path, *args: str) -> tuple:
             "repeated continue token",
         ),
         ({"istio_versions": ("v2",)}, "VirtualService", "served only at v2"),
+        ({"faults": {"gateways": "not-a-list"}}, "Gateway", "the answer is not a list"),
     ],
 )
 def test_a_kind_the_server_should_serve_is_unread_not_absent(

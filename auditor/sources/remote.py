@@ -59,6 +59,15 @@ def _credentials(url: str) -> tuple[str, dict[str, str], tuple[str, ...]]:
     return clean, env, secrets
 
 
+def _git_error(exc: Any) -> str:
+    """The last line git wrote to stderr, without GitPython's `stderr: '...'` wrapping."""
+    text = str(exc.stderr or "").strip()
+    if text.startswith("stderr:"):
+        text = text.removeprefix("stderr:").strip().strip("'")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else f"git exited with {exc.status}"
+
+
 def _cached(path: Path) -> Any:
     """The cache's bare repository; one left unusable (a run killed while creating it)
     is made again: the cache is never needed for correctness."""
@@ -95,9 +104,8 @@ def mirror(url: str) -> Any:
             repo.git.symbolic_ref("HEAD", branch.group(1))
         return repo
     except git.GitCommandError as exc:
-        detail = (exc.stderr or "").strip().splitlines() or [str(exc.status)]
         raise SourceError(
-            f"cannot fetch {redact(url, secrets)}: {redact(detail[-1], secrets)}"
+            f"cannot fetch {redact(url, secrets)}: {redact(_git_error(exc), secrets)}"
         ) from None
 
 
@@ -117,7 +125,4 @@ def check_readable(repo: Any, spec: str) -> Any:
                 f"ownership); if you trust it: git config --global --add safe.directory "
                 f"{repo.working_tree_dir or repo.git_dir}"
             ) from None
-        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-        raise InputError(
-            f"git refuses to read {redact(spec)}: {redact(lines[0] if lines else str(exc.status))}"
-        ) from None
+        raise InputError(f"git refuses to read {redact(spec)}: {redact(_git_error(exc))}") from None
