@@ -24,6 +24,7 @@ from auditor.cli_options import (
     is_console_script,
     namespaces_option_value,
     output_format,
+    timeout_option,
 )
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.model import Severity, Status
@@ -210,6 +211,7 @@ def _scan(
     show_default=True,
     help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
 )
+@timeout_option
 @debug_option
 @click.pass_context
 def scan(
@@ -232,6 +234,7 @@ def scan(
     pushgateway: str | None,
     fail_on: str,
     lock_timeout: float,
+    timeout: float,
 ) -> None:
     """Compare the live mesh with the GitOps repo and store the findings.
 
@@ -253,6 +256,7 @@ def scan(
         namespaces=namespaces_option_value(namespaces, all_namespaces),
         cluster_name=cluster_name,
         no_cluster=no_cluster,
+        timeout=timeout,
     )
     req = ScanRequest(
         repo=repo,
@@ -438,6 +442,7 @@ def apps_command(
     help="Dump file; .json writes JSON, anything else YAML.",
 )
 @cluster_options
+@timeout_option
 @debug_option
 def snapshot(
     output: str,
@@ -445,6 +450,7 @@ def snapshot(
     context: str | None,
     namespaces: tuple[str, ...],
     all_namespaces: bool,
+    timeout: float,
 ) -> None:
     """Write the mesh objects of the live cluster to a dump for `scan --cluster-dump`.
 
@@ -459,6 +465,7 @@ def snapshot(
         kubeconfig=kubeconfig,
         context=context,
         namespaces=namespaces_option_value(namespaces, all_namespaces),
+        timeout=timeout,
     )
     with counter() as advance:
         live = read_live(src, advance)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
+import select
 import sys
 import traceback
 from collections.abc import Callable
@@ -13,10 +15,13 @@ from typing import Any, NoReturn
 
 import click
 
-from auditor.errors import AuditError
+from auditor import signals
+from auditor.deadline import DEFAULT_TIMEOUT
+from auditor.errors import AuditError, ExitCode
 
 FORMATS = ("table", "json")
-_INTERRUPTED = 130
+# The reader of stdout went away (`| head`): as a process killed by SIGPIPE (128 + 13).
+_BROKEN_PIPE = 141
 _INTERNAL = 4
 
 
@@ -64,33 +69,53 @@ class AuditGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
-        except AuditError as exc:
-            self._fail(ctx, str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            self._fail(ctx, "interrupted; the database was left as it was", _INTERRUPTED)
-        except (
-            click.exceptions.Exit,
-            click.ClickException,
-            click.exceptions.Abort,
-            BrokenPipeError,
-        ):
+            with signals.handled():
+                return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
-        except Exception as exc:
-            if debugging(ctx):
-                raise
-            self._fail(
-                ctx,
-                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
-                _INTERNAL,
-            )
+        except BaseException as exc:
+            self._end(ctx, exc)
+
+    def _end(self, ctx: click.Context, exc: BaseException) -> None:
+        """One line and the documented exit code for whatever ended the command."""
+        ending = signals.ending(exc)
+        if ending is not None:
+            self._fail(ctx, ending.message, ending.code)
+        if isinstance(exc, AuditError):
+            self._fail(ctx, str(exc), exc.exit_code)
+        if isinstance(exc, BrokenPipeError):
+            if not _stdout_closed():  # a child process (git) went away, not our reader
+                self._fail(ctx, f"a git child process ended unexpectedly: {exc}", ExitCode.SOURCE)
+            # Findings already stored; only the output was cut short. Nothing more may be
+            # written to stdout (the interpreter's own flush at exit would fail again).
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(_BROKEN_PIPE)
+        if debugging(ctx) or not isinstance(exc, Exception):
+            raise exc
+        self._fail(
+            ctx,
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+            _INTERNAL,
+        )
 
     @staticmethod
     def _fail(ctx: click.Context, message: str, code: int) -> None:
         if debugging(ctx):
             traceback.print_exc()
+        signals.reported.set()
         click.echo(f"mesh-audit: error: {message}", err=True)
         ctx.exit(code)
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -142,6 +167,16 @@ cluster_options = compose(
         help="Only this namespace (repeatable) [default: all namespaces].",
     ),
     click.option("-A", "--all-namespaces", is_flag=True, help="All namespaces (the default)."),
+)
+
+
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds for the whole read of the cluster or dump (credential plugins included); "
+    "each request also has connect (10 s) and read (60 s) timeouts.",
 )
 
 

@@ -23,6 +23,7 @@ from auditor.model import Severity, Waiver
 from auditor.owners import DEFAULT_OWNER_KEYS
 from auditor.rulespec import Rule
 from auditor.waivers import parse_date
+from auditor.yamldocs import load_one
 
 _TOP_KEYS = ("owner-keys", "rules", "waivers", "apps", "ignore-differences")
 _RULE_KEYS = ("severity", "enabled")
@@ -179,7 +180,7 @@ def load_config(text: str | None, source: str | None, catalog: Iterable[Rule]) -
     if text is None:
         return parse_config({}, catalog, None)
     try:
-        data = yaml.safe_load(text)
+        data = load_one(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from auditor.routes import items, mapping
+
 DOMAIN = "svc.cluster.local"
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 
@@ -24,7 +26,8 @@ def fqdn(host: str, namespace: str) -> str:
 
 def rule_host(spec: dict[str, Any], namespace: str) -> tuple[str, str]:
     """A DestinationRule's host as written, and qualified with its namespace."""
-    raw = str(spec.get("host") or "")
+    raw = spec.get("host")
+    raw = raw if isinstance(raw, str) else ""
     return raw, fqdn(raw, namespace)
 
 
@@ -44,10 +47,10 @@ def host_matches(a: str, b: str) -> bool:
 def export_to(obj: dict[str, Any]) -> tuple[str, ...]:
     """exportTo of a Service (annotation) or an Istio resource (spec); default everywhere."""
     if obj.get("kind") == "Service":
-        raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(EXPORT_TO_ANNOTATION)
-        values = [v.strip() for v in raw.split(",")] if raw else []
+        raw = mapping(mapping(obj.get("metadata")).get("annotations")).get(EXPORT_TO_ANNOTATION)
+        values = [v.strip() for v in raw.split(",")] if isinstance(raw, str) else []
     else:
-        values = [str(v) for v in (obj.get("spec") or {}).get("exportTo") or []]
+        values = [str(v) for v in items(mapping(obj.get("spec")).get("exportTo"))]
     return tuple(v for v in values if v) or ("*",)
 
 
@@ -113,8 +116,8 @@ class HostTarget:
 
 def _ports(obj: dict[str, Any]) -> tuple[int, ...]:
     field = "number" if obj["kind"] == "ServiceEntry" else "port"
-    ports = (obj.get("spec") or {}).get("ports") or []
-    return tuple(p[field] for p in ports if isinstance(p, dict) and isinstance(p.get(field), int))
+    ports = items(mapping(obj.get("spec")).get("ports"))
+    return tuple(p[field] for p in ports if isinstance(p, dict) and type(p.get(field)) is int)
 
 
 def service_targets(services: Iterable[dict[str, Any]]) -> list[HostTarget]:
@@ -122,7 +125,9 @@ def service_targets(services: Iterable[dict[str, Any]]) -> list[HostTarget]:
     targets = []
     for svc in services:
         meta = svc["metadata"]
-        selector = (svc.get("spec") or {}).get("selector") or {}
+        selector = {
+            str(k): str(v) for k, v in mapping(mapping(svc.get("spec")).get("selector")).items()
+        }
         targets.append(
             HostTarget(
                 f"{meta['name']}.{meta.get('namespace', '')}.{DOMAIN}",
@@ -149,7 +154,7 @@ def entry_targets(entries: Iterable[dict[str, Any]]) -> list[HostTarget]:
             _ports(entry),
         )
         for entry in entries
-        for host in (entry.get("spec") or {}).get("hosts") or []
+        for host in items(mapping(entry.get("spec")).get("hosts"))
     ]
 
 

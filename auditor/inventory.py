@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from auditor import shapes
 from auditor.controllers import CONTROLLER_KINDS, Controllers, Managed, controller_fields
 from auditor.hosts import (
     DOMAIN,
@@ -86,6 +87,8 @@ class Inventory:
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = field(default_factory=dict)
     # Rollouts and Canaries in flight, for the scan notes.
     progress: tuple[str, ...] = ()
+    # Objects left out because fields the rules read have the wrong type (see shapes.py).
+    rejected: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
     # Answers of destination_rules(), shared by the rules that look up the same hosts.
     _rules_for: dict[tuple[str, str, bool], list[Resource]] = field(
@@ -381,6 +384,7 @@ def build(
     its owner (first hit of the owner chain; for generated objects, through the object
     that generates them). The last declaration of an object declared twice is the one
     compared with the cluster."""
+    live, git, rejected = shapes.screen(live, git)
     joined = _join(live, git)
     manifests = {key: found[-1] for key, found in joined.declared.items()}
     duplicates = {key: tuple(found) for key, found in joined.declared.items() if len(found) > 1}
@@ -442,6 +446,7 @@ def build(
         git_only=live.git_only,
         history=not git.shallow,
         git_context={kind: tuple(objs) for kind, objs in joined.git_context.items()},
+        rejected=rejected,
         timeline=git.timeline,
         managed=managed_by,
         ignored=ignored,

@@ -10,9 +10,12 @@ off between tries: random up to (2^n - 1) x 25 ms, capped at 250 ms.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from auditor.routes import items, mapping
 
 DEFAULT_ATTEMPTS = 2
 DEFAULT_RETRY_ON = (
@@ -27,6 +30,8 @@ UPSTREAM_ERRORS = frozenset(
 )
 SAFE_FOR_NON_IDEMPOTENT = frozenset({"connect-failure", "refused-stream", "reset-before-request"})
 BACKOFF_BASE, BACKOFF_MAX = 0.025, 0.25
+# The retries whose back-off is below the cap: (2^n - 1) x 25 ms <= 250 ms for n <= 3.
+_UNCAPPED = [min((2**n - 1) * BACKOFF_BASE, BACKOFF_MAX) for n in range(1, 4)]
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
 _UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
@@ -41,7 +46,7 @@ def seconds(value: Any) -> float | None:
             return None
         total += float(match.group(1)) * _UNIT[match.group(2)]
         pos = match.end()
-    return total if pos == len(value) else None
+    return total if pos == len(value) and math.isfinite(total) else None
 
 
 def upstream_conditions(retry_on: tuple[str, ...]) -> tuple[str, ...]:
@@ -68,7 +73,9 @@ class RetryPlan:
 
     @property
     def backoff(self) -> float:
-        return sum(min((2**n - 1) * BACKOFF_BASE, BACKOFF_MAX) for n in range(1, self.attempts + 1))
+        """Sum of the capped back-offs, in closed form (attempts may be 2^31 - 1)."""
+        capped = max(self.attempts - len(_UNCAPPED), 0)
+        return sum(_UNCAPPED[: self.attempts]) + capped * BACKOFF_MAX
 
     @property
     def tries_time(self) -> float | None:
@@ -107,7 +114,7 @@ def plan(route: dict[str, Any]) -> RetryPlan:
     retry_on = tuple(c.strip() for c in str(retries.get("retryOn") or "").split(",") if c.strip())
     return RetryPlan(
         explicit=True,
-        attempts=attempts if isinstance(attempts, int) and attempts > 0 else 0,
+        attempts=attempts if type(attempts) is int and attempts > 0 else 0,
         retry_on=retry_on or DEFAULT_RETRY_ON,
         per_try_timeout=seconds(retries.get("perTryTimeout")),
         timeout=timeout,
@@ -126,8 +133,9 @@ _BLOCKS = (
 
 
 def _port_level(policy: dict[str, Any], port: int | None) -> dict[str, Any]:
-    for settings in policy.get("portLevelSettings") or []:
-        if port is not None and (settings.get("port") or {}).get("number") == port:
+    for settings in items(policy.get("portLevelSettings")):
+        settings = mapping(settings)
+        if port is not None and mapping(settings.get("port")).get("number") == port:
             return {k: v for k, v in settings.items() if k in _BLOCKS}
     return {}
 
@@ -136,12 +144,12 @@ def effective_policy(
     dr_spec: dict[str, Any], subset: str | None, port: int | None
 ) -> dict[str, Any]:
     """A destination's traffic policy: subset and port-level blocks replace top-level ones."""
-    top = dr_spec.get("trafficPolicy") or {}
+    top = mapping(dr_spec.get("trafficPolicy"))
     policy = {k: v for k, v in top.items() if k in _BLOCKS}
     policy.update(_port_level(top, port))
-    for sub in dr_spec.get("subsets") or []:
-        if isinstance(sub, dict) and sub.get("name") == subset and sub.get("trafficPolicy"):
-            own = sub["trafficPolicy"]
+    for sub in items(dr_spec.get("subsets")):
+        if isinstance(sub, dict) and sub.get("name") == subset:
+            own = mapping(sub.get("trafficPolicy"))
             policy.update({k: v for k, v in own.items() if k in _BLOCKS})
             policy.update(_port_level(own, port))
     return policy
@@ -151,7 +159,7 @@ def retry_cap(policy: dict[str, Any]) -> dict[str, Any] | None:
     """What limits retries to the destination: a retry budget or maxRetries > 0 (0 = no cap)."""
     if policy.get("retryBudget"):
         return {"retryBudget": policy["retryBudget"]}
-    max_retries = ((policy.get("connectionPool") or {}).get("http") or {}).get("maxRetries")
-    if isinstance(max_retries, int) and max_retries > 0:
+    max_retries = mapping(mapping(policy.get("connectionPool")).get("http")).get("maxRetries")
+    if type(max_retries) is int and max_retries > 0:
         return {"maxRetries": max_retries}
     return None

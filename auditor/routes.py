@@ -19,21 +19,35 @@ class Destination:
     weight: int | None = None
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """The value when it is a mapping, else an empty one: rules never trust a type."""
+    return value if isinstance(value, dict) else {}
+
+
+def items(value: Any) -> list[Any]:
+    """The value when it is a list, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def _integer(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
 def _destination(dest: Any, locator: str, mirror: bool, weight: Any = None) -> Destination:
-    dest = dest if isinstance(dest, dict) else {}
-    port = (dest.get("port") or {}).get("number")
+    dest = mapping(dest)
+    subset = dest.get("subset")
     return Destination(
         host=str(dest.get("host") or ""),
-        subset=dest.get("subset") or None,
-        port=port if isinstance(port, int) else None,
+        subset=subset if isinstance(subset, str) and subset else None,
+        port=_integer(mapping(dest.get("port")).get("number")),
         locator=locator,
         mirror=mirror,
-        weight=weight if isinstance(weight, int) else None,
+        weight=_integer(weight),
     )
 
 
 def http_routes(spec: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
-    for i, route in enumerate(spec.get("http") or []):
+    for i, route in enumerate(items(spec.get("http"))):
         if isinstance(route, dict):
             yield i, route
 
@@ -41,23 +55,23 @@ def http_routes(spec: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
 def destinations(spec: dict[str, Any]) -> Iterator[Destination]:
     """Route destinations of http/tcp/tls rules, then http mirrors, in document order."""
     for proto in PROTOCOLS:
-        for i, rule in enumerate(spec.get(proto) or []):
+        for i, rule in enumerate(items(spec.get(proto))):
             if not isinstance(rule, dict):
                 continue
-            for j, rd in enumerate(rule.get("route") or []):
-                rd = rd if isinstance(rd, dict) else {}
+            for j, rd in enumerate(items(rule.get("route"))):
+                rd = mapping(rd)
                 locator = f"spec.{proto}[{i}].route[{j}].destination"
                 yield _destination(rd.get("destination"), locator, False, rd.get("weight"))
             if proto != "http":
                 continue
             if rule.get("mirror"):
                 yield _destination(rule["mirror"], f"spec.http[{i}].mirror", True)
-            for k, m in enumerate(rule.get("mirrors") or []):
-                dest = m.get("destination") if isinstance(m, dict) else None
+            for k, m in enumerate(items(rule.get("mirrors"))):
+                dest = mapping(m).get("destination")
                 yield _destination(dest, f"spec.http[{i}].mirrors[{k}].destination", True)
 
 
 def mesh_bound(spec: dict[str, Any]) -> bool:
     """Applies to sidecars: no gateways, or the reserved `mesh` gateway among them."""
-    gateways = spec.get("gateways") or []
+    gateways = items(spec.get("gateways"))
     return not gateways or "mesh" in gateways

@@ -39,6 +39,7 @@ class LiveSource:
     cluster_name: str | None = None
     # Judge the repo on its own (`scan --no-cluster`): no kubeconfig, no dump.
     no_cluster: bool = False
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,12 @@ def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
     if src.no_cluster:
         return no_cluster(src.cluster_name, src.namespaces)
     if src.dump is not None:
-        return read_dump(src.dump, src.cluster_name, src.namespaces)
-    from auditor.sources.cluster import connect, read_cluster
+        return read_dump(src.dump, src.cluster_name, src.namespaces, src.timeout)
+    from auditor.sources.cluster import read_live_cluster
 
-    api, context = connect(src.kubeconfig, src.context)
-    with api:
-        return read_cluster(
-            api,
-            context,
-            src.cluster_name,
-            src.namespaces,
-            on_page=lambda kind, n: advance(f"listing {kind}", n),
-        )
+    return read_live_cluster(
+        src.kubeconfig, src.context, src.cluster_name, src.namespaces, advance, src.timeout
+    )
 
 
 def _partial_reasons(live: LiveSnapshot, git: GitSnapshot) -> tuple[str, ...]:
@@ -147,7 +142,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         ref=git.ref,
         commit=git.commit,
         tool_version=version(),
-        partial_reasons=_partial_reasons(live, git),
+        partial_reasons=_partial_reasons(live, git) + inventory.rejected,
         notes=live.notes + git.notes + inventory.progress + not_run + result.notes,
         rules=result.judged,
         resources=len(inventory.resources),

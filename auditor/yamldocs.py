@@ -3,6 +3,12 @@
 A file is parsed in one pass; only when that fails is it split on `---` lines and
 parsed document by document, so one broken document costs only itself, and every
 error names its file and line.
+
+Documents come out as JSON values, as Kubernetes reads YAML: timestamps stay strings,
+`!!binary` and `!!set` are not decoded. A document nested deeper than MAX_DEPTH, or
+whose aliases expand to more than MAX_NODES values ("billion laughs"), is an error of
+that document: the loader shares aliased values, but everything after it (the cache,
+drift, rules) would walk the expansion.
 """
 
 from __future__ import annotations
@@ -19,12 +25,52 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SEPARATOR = re.compile(r"^(?:---|\.\.\.)(?:[ \t].*)?$", re.MULTILINE)
 
 
+MAX_DEPTH = 100
+MAX_NODES = 1_000_000
+# An anchor (`&name`) must precede any alias: documents without one need no expansion count.
+_ANCHOR = re.compile(r"&[^\s&]")
+
+
 class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Records the line where the root node of each document starts."""
 
     def construct_document(self, node: yaml.Node) -> Any:
         self.first_line = node.start_mark.line
         return super().construct_document(node)
+
+
+for _tag in ("timestamp", "binary"):
+    _LineLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _BaseLoader.construct_yaml_str)
+_LineLoader.add_constructor("tag:yaml.org,2002:set", _BaseLoader.construct_yaml_seq)
+
+
+class TooLarge(ValueError):
+    """A document nested too deep, or expanding (through aliases) to too many values."""
+
+
+# What constructing a document can raise besides YAMLError: `!!int x`, `!!float y`.
+_CONSTRUCTION = (ValueError, TypeError, OverflowError)
+
+
+def check_size(data: Any, aliases: bool = True) -> None:
+    """Raise TooLarge beyond MAX_DEPTH levels or (with `aliases`) MAX_NODES expanded containers.
+
+    Level by level, so the work is bounded by the limits, not by the expansion: a
+    recursive alias never ends its descent and stops at MAX_DEPTH."""
+    level, total = [data], 0
+    for _ in range(MAX_DEPTH):
+        level = [
+            c
+            for v in level
+            for c in (v.values() if type(v) is dict else v)
+            if type(c) is dict or type(c) is list
+        ]
+        if not level:
+            return
+        total += len(level)
+        if aliases and total > MAX_NODES:
+            raise TooLarge(f"aliases expand to more than {MAX_NODES:,} values")
+    raise TooLarge(f"nested deeper than {MAX_DEPTH} levels (or an alias refers to itself)")
 
 
 @dataclass(frozen=True)
@@ -59,6 +105,7 @@ def _parse_chunk(offset: int, chunk: str) -> Document | None:
         data = loader.get_single_data()
         if data is None:
             return None
+        check_size(data, bool(_ANCHOR.search(chunk)))
         return Document(offset + loader.first_line + 1, data)
     finally:
         loader.dispose()
@@ -67,11 +114,13 @@ def _parse_chunk(offset: int, chunk: str) -> Document | None:
 def _parse_stream(text: str) -> list[Document]:
     """The fast path: one loader for the whole file."""
     loader = _LineLoader(text)
+    aliases = bool(_ANCHOR.search(text))
     docs = []
     try:
         while loader.check_data():
             data = loader.get_data()
             if data is not None:
+                check_size(data, aliases)
                 docs.append(Document(loader.first_line + 1, data))
     finally:
         loader.dispose()
@@ -95,23 +144,32 @@ def _error_line(exc: yaml.YAMLError, chunk: str) -> int:
 def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
     """All documents of a YAML or JSON file, plus one error per broken document."""
     stripped = text.lstrip()
+    line = text.count("\n", 0, len(text) - len(stripped)) + 1
     if path.endswith(".json") or stripped.startswith(("{", "[")):
         try:
             data = json.loads(text)
+            check_size(data, aliases=False)
+        except RecursionError:
+            return [], [ParseError(path, line, f"nested deeper than {MAX_DEPTH} levels")]
+        except TooLarge as exc:
+            return [], [ParseError(path, line, str(exc))]
         except ValueError as exc:
             if path.endswith(".json"):
                 return [], [ParseError(path, getattr(exc, "lineno", 1), str(exc).split(":")[0])]
         else:
-            return [Document(text.count("\n", 0, len(text) - len(stripped)) + 1, data)], []
+            return [Document(line, data)], []
     try:
         return _parse_stream(text), []
-    except yaml.YAMLError:
+    except (yaml.YAMLError, *_CONSTRUCTION):
         pass  # parse document by document to keep every good one and locate the bad
     docs: list[Document] = []
     errors: list[ParseError] = []
     for offset, chunk in chunks(text):
         try:
             doc = _parse_chunk(offset, chunk)
+        except _CONSTRUCTION as exc:
+            errors.append(ParseError(path, offset + 1, f"invalid YAML: {exc}"))
+            continue
         except yaml.YAMLError as exc:
             line = offset + _error_line(exc, chunk)
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -120,3 +178,17 @@ def parse(text: str, path: str) -> tuple[list[Document], list[ParseError]]:
         if doc is not None:
             docs.append(doc)
     return docs, errors
+
+
+def load_one(text: str) -> Any:
+    """One YAML document (a config file), read as parse() reads manifests; every problem
+    is a YAMLError."""
+    loader = _LineLoader(text)
+    try:
+        data = loader.get_single_data()
+        check_size(data, bool(_ANCHOR.search(text)))
+        return data
+    except _CONSTRUCTION as exc:
+        raise yaml.MarkedYAMLError(problem=str(exc)) from None
+    finally:
+        loader.dispose()

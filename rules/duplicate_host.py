@@ -20,7 +20,7 @@ from typing import Any
 from auditor.hosts import export_to, fqdn, host_matches, rule_host
 from auditor.inventory import Inventory
 from auditor.model import ObjectKey, Problem, Resource
-from auditor.routes import mesh_bound
+from auditor.routes import items, mesh_bound
 from auditor.rulespec import Needs
 
 ID = "MA309"
@@ -82,7 +82,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         for vs in inventory.of_kind("VirtualService")
         if mesh_bound(vs.spec)
         for host in dict.fromkeys(
-            fqdn(str(h), vs.key.namespace) for h in vs.spec.get("hosts") or []
+            fqdn(str(h), vs.key.namespace) for h in items(vs.spec.get("hosts"))
         )
     ]
     for kind, claims, wildcards in (

@@ -18,6 +18,7 @@ from typing import Any
 from auditor.hosts import rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.routes import items, mapping
 from auditor.rulespec import Needs
 
 ID = "MA305"
@@ -36,10 +37,10 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             for t in inventory.hosts(dr).resolve(host, (dr.key.namespace,))
             if t.kind == "Service" and t.selector and inventory.knows(t.host)
         ]
-        for k, subset in enumerate(dr.spec.get("subsets") or []):
+        for k, subset in enumerate(items(dr.spec.get("subsets"))):
             if not isinstance(subset, dict):
                 continue
-            labels = {str(a): str(b) for a, b in (subset.get("labels") or {}).items()}
+            labels = {str(a): str(b) for a, b in mapping(subset.get("labels")).items()}
             for svc in services:
                 wanted = {**dict(svc.selector), **labels}
                 if not inventory.pods_selected(svc.namespace, wanted):

@@ -19,6 +19,7 @@ from typing import Any
 
 from auditor.inventory import Inventory, parse_time
 from auditor.model import Problem, SyncState
+from auditor.routes import mapping
 
 ID = "MA301"
 NAME = "expired"
@@ -40,7 +41,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     for r in inventory.resources:
         if r.state is SyncState.UNKNOWN:
             continue
-        notes = (r.obj.get("metadata") or {}).get("annotations") or {}
+        notes = mapping(mapping(r.obj.get("metadata")).get("annotations"))
         for key in (*EXPIRES, *TTLS):
             if key not in notes:
                 continue

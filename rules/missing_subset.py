@@ -19,6 +19,7 @@ from typing import Any
 from auditor.hosts import fqdn
 from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.routes import items
 from auditor.rulespec import Needs
 
 ID = "MA303"
@@ -42,7 +43,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 {
                     str(s.get("name"))
                     for r in rules
-                    for s in r.spec.get("subsets") or []
+                    for s in items(r.spec.get("subsets"))
                     if isinstance(s, dict)
                 }
             )

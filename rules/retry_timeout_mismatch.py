@@ -38,7 +38,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                     "no retry can run"
                 )
             elif (p.tries_time or 0) > p.timeout:
-                fit = int(p.timeout // p.per_try_timeout)
+                fit = int(p.timeout // p.per_try_timeout) if p.per_try_timeout else p.max_tries
                 why = (
                     f"{p.max_tries} tries x {p.per_try_timeout:g}s + back-off = "
                     f"{p.tries_time:.3g}s exceeds timeout {p.timeout:g}s: at most {fit} tries fit"

@@ -20,6 +20,7 @@ from typing import Any
 from auditor.inventory import Inventory
 from auditor.model import Problem
 from auditor.retries import SAFE_FOR_NON_IDEMPOTENT
+from auditor.routes import items, mapping
 
 ID = "MA406"
 NAME = "unsafe-retry-method"
@@ -29,7 +30,7 @@ _UNSAFE_METHODS = {"POST", "PATCH"}
 
 def _methods(match: dict[str, Any]) -> set[str] | None:
     """The methods a match entry allows; None when it does not restrict them."""
-    method = match.get("method") or {}
+    method = mapping(match.get("method"))
     if "exact" in method:
         return {str(method["exact"]).upper()}
     if "regex" in method:
@@ -41,7 +42,7 @@ def _methods(match: dict[str, Any]) -> set[str] | None:
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
         for i, route, p in inventory.http_routes(vs):
-            matches = [m for m in route.get("match") or [] if isinstance(m, dict)]
+            matches = [m for m in items(route.get("match")) if isinstance(m, dict)]
             allowed = [_methods(m) for m in matches]
             if not matches or any(a is None or not a <= _UNSAFE_METHODS for a in allowed):
                 continue

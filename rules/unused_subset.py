@@ -16,6 +16,7 @@ from typing import Any
 from auditor.hosts import rule_host
 from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.routes import items
 from auditor.rulespec import Needs
 
 ID = "MA304"
@@ -30,9 +31,9 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     for dr in inventory.of_kind("DestinationRule"):
         _, host = rule_host(dr.spec, dr.key.namespace)
         used = inventory.subsets_routed(host)
-        for k, subset in enumerate(dr.spec.get("subsets") or []):
+        for k, subset in enumerate(items(dr.spec.get("subsets"))):
             name = subset.get("name") if isinstance(subset, dict) else None
-            if name and name not in used:
+            if isinstance(name, str) and name and name not in used:
                 yield Problem(
                     dr,
                     f"{dr.key} subset {name!r} is not referenced by any VirtualService",

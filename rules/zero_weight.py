@@ -25,7 +25,7 @@ from typing import Any
 from auditor.controllers import left_by, managed_route
 from auditor.inventory import Inventory
 from auditor.model import Problem
-from auditor.routes import PROTOCOLS
+from auditor.routes import PROTOCOLS, items, mapping
 from auditor.rulespec import Needs
 
 ID = "MA306"
@@ -41,10 +41,10 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         managed = inventory.managed.get(vs.key)
         zero = []
         for proto in PROTOCOLS:
-            for i, rule in enumerate(spec.get(proto) or []):
+            for i, rule in enumerate(items(spec.get(proto))):
                 if managed_route(managed, proto, i):
                     continue  # the controller's canary leg rests at 0% between rollouts
-                entries = [e for e in (rule or {}).get("route") or [] if isinstance(e, dict)]
+                entries = [e for e in items(mapping(rule).get("route")) if isinstance(e, dict)]
                 if len(entries) < 2 or not any(e.get("weight") for e in entries):
                     continue
                 zero += [
@@ -62,8 +62,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         if writer is not None:
             evidence["left_by"] = f"{writer}; no Rollout or Canary manages this route now"
         for locator, entry in zero:
-            dest = entry.get("destination") or {}
-            target = dest.get("host", "?") + (
+            dest = mapping(entry.get("destination"))
+            target = str(dest.get("host") or "?") + (
                 f" subset {dest['subset']}" if dest.get("subset") else ""
             )
             yield Problem(

@@ -1,15 +1,18 @@
 """A small Kubernetes API emulator on 127.0.0.1 for the real `kubernetes` client.
 
-It serves discovery (/apis), cluster-wide and namespaced lists of the kinds
-mesh-audit reads, `limit`/`continue` paging, bearer-token auth, and chosen error
-answers (403, 404, 500) per resource. Every request is recorded so tests can check
-that mesh-audit only reads.
+It serves discovery (/apis and each Istio version's resource list), cluster-wide and
+namespaced lists of the kinds mesh-audit reads, `limit`/`continue` paging, bearer-token
+auth, and chosen faults: error answers (403, 404, 500) per resource, CRDs left out of
+discovery, a body trickled a byte at a time, a continue token that never changes, a
+redirect to another server. Every request is recorded so tests can check that
+mesh-audit only reads.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -42,7 +45,15 @@ class Emulator(LocalServer):
     # plural -> HTTP status to answer instead of the list
     failures: dict[str, int] = field(default_factory=dict)
     max_page: int | None = None
+    # plurals whose CRD is not installed: absent from discovery, and 404 on list
+    not_installed: frozenset[str] = frozenset()
+    # plural -> fault: "trickle" (one byte per tick, forever), "same-token" (the same
+    # continue token on every page), "not-a-list" (items that are not a list), or a URL
+    # to redirect the list to
+    faults: dict[str, str] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
+    # Set when a trickled answer has started: the test's synchronization point.
+    trickling: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._serve(self._handler())
@@ -82,6 +93,25 @@ class Emulator(LocalServer):
             }
         )
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+    def _resources(self, version: str) -> dict[str, Any]:
+        resources = [
+            {
+                "name": p,
+                "singularName": k.lower(),
+                "namespaced": True,
+                "kind": k,
+                "verbs": ["get", "list"],
+            }
+            for k, p in _PLURALS.items()
+            if k not in ("Service", "Pod", "Namespace") and p not in self.not_installed
+        ]
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": f"{ISTIO}/{version}",
+            "resources": resources,
+        }
 
     def _route(self, path: str) -> tuple[str, str | None, str] | None:
         """(plural, namespace, apiVersion) for a list path, None if unknown."""
@@ -149,6 +179,15 @@ class Emulator(LocalServer):
                 if url.path.rstrip("/") == "/apis":
                     self._send(200, emulator._discovery())
                     return
+                parts = url.path.strip("/").split("/")
+                if len(parts) == 3 and parts[:2] == ["apis", ISTIO]:
+                    if parts[2] in emulator.istio_versions:
+                        self._send(200, emulator._resources(parts[2]))
+                    else:
+                        self._status(
+                            404, "NotFound", "the server could not find the requested resource"
+                        )
+                    return
                 route = emulator._route(url.path)
                 if route is None:
                     self._status(
@@ -156,6 +195,24 @@ class Emulator(LocalServer):
                     )
                     return
                 plural, namespace, api_version = route
+                fault = emulator.faults.get(plural, "")
+                if plural in emulator.not_installed:
+                    self._status(
+                        404, "NotFound", "the server could not find the requested resource"
+                    )
+                    return
+                if fault.startswith("http"):
+                    self.send_response(302)
+                    self.send_header("Location", fault + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if fault == "trickle":
+                    self._trickle()
+                    return
+                if fault == "not-a-list":
+                    self._send(200, {"kind": "List", "apiVersion": api_version, "items": "oops"})
+                    return
                 failure = emulator.failures.get(plural)
                 if failure == 403:
                     self._status(
@@ -170,18 +227,37 @@ class Emulator(LocalServer):
                     self._status(failure, reason, f"emulated {failure} for {plural}")
                     return
                 items = emulator._items(plural, namespace, api_version)
-                start = int(base64.b64decode(query["continue"][0])) if "continue" in query else 0
+                token = query.get("continue", [""])[0]
+                start = int(base64.b64decode(token)) if token and fault != "same-token" else 0
                 limit = int(query.get("limit", [0])[0]) or len(items)
                 if emulator.max_page:
                     limit = min(limit, emulator.max_page)
                 page = items[start : start + limit]
                 meta: dict[str, Any] = {"resourceVersion": "1000"}
-                if start + limit < len(items):
+                if fault == "same-token":
+                    meta["continue"] = "c2FtZQ=="
+                elif start + limit < len(items):
                     meta["continue"] = base64.b64encode(str(start + limit).encode()).decode()
                 kind = "List" if api_version.startswith(ISTIO) else f"{plural.title()}List"
                 self._send(
                     200, {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": page}
                 )
+
+            def _trickle(self) -> None:
+                """Headers, then one byte per tick of a body that never ends in time."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(10**9))
+                self.end_headers()
+                emulator.trickling.set()
+                try:
+                    for _ in range(10**6):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        if emulator.stopped.wait(0.05):
+                            return
+                except OSError:
+                    return  # the client gave up: what the test wants
 
             def _refuse(self) -> None:
                 emulator.requests.append((self.command, urlparse(self.path).path, {}))

@@ -24,8 +24,13 @@ class JsonHandler(BaseHTTPRequestHandler):
 
 
 class LocalServer:
+    # Set when the server stops: handlers that wait (a trickled answer) end then.
+    stopped: threading.Event
+
     def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.stopped = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -37,5 +42,6 @@ class LocalServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
         self._server.shutdown()
         self._server.server_close()

@@ -99,7 +99,7 @@ def test_namespaced_lists_when_namespaces_given(scenario: Scenario, tmp_path: Pa
 
 
 def test_missing_crd_is_a_note_not_a_failure(scenario: Scenario, tmp_path: Path) -> None:
-    with Emulator(scenario.objects, failures={"serviceentries": 404}) as emu:
+    with Emulator(scenario.objects, not_installed=frozenset({"serviceentries"})) as emu:
         result, doc = _live_scan(scenario, emu, tmp_path)
     assert result.exit_code == 0
     assert doc["scan"]["complete"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from auditor import cache
 from auditor.kinds import is_k8s_object, kept, trim
+from auditor.signals import quiet_worker
 from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.yamldocs import parse
 
@@ -41,7 +42,7 @@ def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
     from concurrent.futures import ProcessPoolExecutor  # only first scans of big repos need it
 
     chunk = max(1, len(texts) // (workers * 4))
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
         return list(pool.map(parse_blob, texts, paths, chunksize=chunk))
 
 

@@ -2,24 +2,59 @@
 
 Only list (and discovery) calls are ever made. Each kind is listed in pages
 (`limit` + `continue`); a kind that cannot be read is recorded, never taken as empty.
+Redirects are never followed (a token must not travel to another server), every
+request has connect and read timeouts, and the whole read a deadline (see deadline.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from auditor.deadline import Deadline
 from auditor.errors import InputError, SourceError
-from auditor.kinds import ISTIO_VERSIONS, KINDS, Kind, trim
+from auditor.kinds import ISTIO_VERSIONS, KINDS, Kind, is_k8s_object, trim
 from auditor.model import ISTIO_GROUP
 from auditor.sources import LiveSnapshot, in_scope, versions_digest
+from auditor.yamldocs import check_size
 
 OnPage = Callable[[str, int], None]
-_TIMEOUT = (10, 120)
+
+
+class _Unreadable(Exception):
+    """A list answer that cannot be used (not a list, a continue token that repeats)."""
+
+
+class _ExecErrors(logging.Handler):
+    """Collects what the kubernetes client logs (instead of raising) when an exec
+    credential plugin fails, so the plugin's own error is shown rather than a later 401."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("exec:"):
+            self.messages.append(" ".join(message.split()))
+
+
+@contextlib.contextmanager
+def _exec_errors(where: str) -> Iterator[None]:
+    handler = _ExecErrors()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    if handler.messages:
+        raise SourceError(f"{where}: credential plugin failed: {handler.messages[0]}")
 
 
 def _kubeconfig_path(kubeconfig: str | None) -> str | None:
@@ -35,6 +70,7 @@ def connect(kubeconfig: str | None, context: str | None) -> tuple[Any, str]:
     """An ApiClient from kubeconfig (or in-cluster config) and the context name used."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
+    from urllib3.util import Retry
 
     configuration = client.Configuration()
     path = _kubeconfig_path(kubeconfig)
@@ -52,9 +88,13 @@ def connect(kubeconfig: str | None, context: str | None) -> tuple[Any, str]:
     else:
         try:
             contexts, active = config.list_kube_config_contexts(config_file=path)
+            names = [c["name"] for c in contexts]
         except (ConfigException, OSError) as exc:
             raise InputError(f"kubeconfig {path}: {exc}") from None
-        names = [c["name"] for c in contexts]
+        except Exception as exc:  # not YAML, not a mapping, contexts of the wrong shape
+            raise InputError(
+                f"kubeconfig {path} is not a valid kubeconfig: {_first(exc)}"
+            ) from None
         if context is not None and context not in names:
             raise InputError(
                 f"context {context!r} not found in kubeconfig {path} "
@@ -64,18 +104,32 @@ def connect(kubeconfig: str | None, context: str | None) -> tuple[Any, str]:
         if not name:
             raise InputError(f"kubeconfig {path} has no current-context; pass --context")
         try:
-            config.load_kube_config(
-                config_file=path, context=name, client_configuration=configuration
-            )
+            with _exec_errors(f"kubeconfig {path}, context {name!r}"):
+                config.load_kube_config(
+                    config_file=path, context=name, client_configuration=configuration
+                )
         except (ConfigException, OSError) as exc:
-            raise InputError(f"kubeconfig {path}, context {name!r}: {exc}") from None
-    configuration.retries = 1
+            raise InputError(f"kubeconfig {path}, context {name!r}: {_first(exc)}") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # bad base64, shapes
+            raise InputError(
+                f"kubeconfig {path}, context {name!r} is not valid: {_first(exc)}"
+            ) from None
+    # One retry on connection errors; never a redirect (it would carry the token away).
+    configuration.retries = Retry(total=1, redirect=False, raise_on_redirect=False)
     return client.ApiClient(configuration), name
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _describe(exc: Exception) -> str:
     from kubernetes.client.exceptions import ApiException
 
+    if isinstance(exc, ApiException) and exc.status and 300 <= exc.status < 400:
+        location = (exc.headers or {}).get("Location", "elsewhere")
+        return f"HTTP {exc.status}: redirect to {location} refused"
     if isinstance(exc, ApiException):
         reason = exc.reason or ""
         with contextlib.suppress(ValueError, AttributeError):
@@ -84,16 +138,34 @@ def _describe(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _istio_version(api: Any) -> str | None:
-    """The preferred served networking.istio.io version, None when Istio is absent."""
+def _istio_versions(api: Any, deadline: Deadline) -> tuple[str, ...]:
+    """The networking.istio.io versions the server serves; () when Istio is absent."""
     from kubernetes import client
 
-    groups = client.ApisApi(api).get_api_versions(_request_timeout=_TIMEOUT).groups or []
-    for group in groups:
+    deadline.step("discovering API groups")
+    answer = client.ApisApi(api).get_api_versions(_request_timeout=deadline.request_timeout())
+    for group in answer.groups or []:
         if group.name == ISTIO_GROUP:
-            served = {v.version for v in group.versions}
-            return next((v for v in ISTIO_VERSIONS if v in served), None)
-    return None
+            return tuple(str(v.version) for v in group.versions or ())
+    return ()
+
+
+def _served_plurals(api: Any, version: str, deadline: Deadline) -> set[str] | None:
+    """Resources the server lists for networking.istio.io/version; None when it will not say."""
+    from kubernetes import client
+
+    deadline.step(f"discovering {ISTIO_GROUP}/{version} resources")
+    try:
+        response = client.CustomObjectsApi(api).get_api_resources(
+            ISTIO_GROUP,
+            version,
+            _request_timeout=deadline.request_timeout(),
+            _preload_content=False,
+        )
+        resources = json.loads(response.data).get("resources")
+        return {str(r.get("name")) for r in resources if isinstance(r, dict)}
+    except Exception:
+        return None
 
 
 def _lister(api: Any, kind: Kind, version: str) -> Callable[..., Any]:
@@ -124,25 +196,69 @@ def _lister(api: Any, kind: Kind, version: str) -> Callable[..., Any]:
     return list_core
 
 
+def _body(response: Any) -> dict[str, Any]:
+    try:
+        body = json.loads(response.data)
+        check_size(body, aliases=False)
+    except (ValueError, RecursionError):  # TooLarge is a ValueError
+        raise _Unreadable("the answer is not JSON, or nested too deep") from None
+    if not isinstance(body, dict) or not isinstance(body.get("items") or [], list):
+        raise _Unreadable("the answer is not a list")
+    return body
+
+
 def _pages(
-    lister: Callable[..., Any], kind: Kind, api_version: str, namespace: str | None, limit: int
+    lister: Callable[..., Any],
+    kind: Kind,
+    api_version: str,
+    namespace: str | None,
+    limit: int,
+    deadline: Deadline,
 ) -> Iterator[list[dict[str, Any]]]:
     token: str | None = None
+    seen: set[str] = set()
+    where = f" in {namespace}" if namespace else ""
     while True:
+        deadline.step(f"listing {kind.plural}{where}")
         kw: dict[str, Any] = {"limit": limit, "_preload_content": False}
         if token:
             kw["_continue"] = token
-        response = lister(namespace, _request_timeout=_TIMEOUT, **kw)
-        body = json.loads(response.data)
+        response = lister(namespace, _request_timeout=deadline.request_timeout(), **kw)
+        body = _body(response)
         items = body.get("items") or []
         for item in items:
+            if not isinstance(item, dict):
+                raise _Unreadable("a list item is not an object")
             # List items from the API omit kind/apiVersion for built-in types.
             item.setdefault("kind", kind.kind)
             item.setdefault("apiVersion", api_version)
+            if not is_k8s_object(item):
+                raise _Unreadable("a list item has no metadata.name")
         yield [trim(item) for item in items]
-        token = (body.get("metadata") or {}).get("continue")
+        meta = body.get("metadata")
+        token = meta.get("continue") if isinstance(meta, dict) else None
         if not token:
             return
+        if not isinstance(token, str) or token in seen:
+            raise _Unreadable(f"the server repeated continue token {str(token)[:40]!r}; stopped")
+        seen.add(token)
+
+
+def read_live_cluster(
+    kubeconfig: str | None,
+    context: str | None,
+    cluster: str | None,
+    namespaces: tuple[str, ...],
+    on_page: OnPage | None = None,
+    timeout: float | None = None,
+) -> LiveSnapshot:
+    """Connect and read, all within one deadline (credential plugins included)."""
+    deadline = Deadline(timeout)
+    with deadline.enforced():
+        deadline.step("loading the kubeconfig and its credentials")
+        api, name = connect(kubeconfig, context)
+        with api:
+            return read_cluster(api, name, cluster, namespaces, on_page=on_page, deadline=deadline)
 
 
 def read_cluster(
@@ -152,24 +268,37 @@ def read_cluster(
     namespaces: tuple[str, ...],
     page_size: int = 500,
     on_page: OnPage | None = None,
+    deadline: Deadline | None = None,
 ) -> LiveSnapshot:
     """Every object of KINDS in scope; unreadable kinds are recorded in `unread`."""
     from kubernetes.client.exceptions import ApiException
 
+    deadline = deadline or Deadline(None)
     try:
-        istio_version = _istio_version(api)
+        served = _istio_versions(api, deadline)
     except Exception as exc:
         host = api.configuration.host
         raise SourceError(f"cannot reach cluster {context!r} at {host}: {_describe(exc)}") from exc
+    istio_version = next((v for v in ISTIO_VERSIONS if v in served), None)
+    plurals = _served_plurals(api, istio_version, deadline) if istio_version else None
     objects: list[dict[str, Any]] = []
     unread: dict[str, str] = {}
     notes: list[str] = []
-    if istio_version is None:
+    if not served:
         notes.append(f"{ISTIO_GROUP} is not served by this cluster: Istio CRDs are not installed")
     for kind in KINDS:
         if kind.optional:
             continue  # listed once discovery of their groups is in place
+        if kind.group == ISTIO_GROUP and not served:
+            continue
         if kind.group == ISTIO_GROUP and istio_version is None:
+            unread[kind.kind] = (
+                f"{ISTIO_GROUP} is served only at {', '.join(served)}, which mesh-audit "
+                f"does not read (it reads {', '.join(ISTIO_VERSIONS)})"
+            )
+            continue
+        if kind.group == ISTIO_GROUP and plurals is not None and kind.plural not in plurals:
+            notes.append(f"{kind.kind}: CRD not installed, skipped")
             continue
         version = istio_version if kind.group == ISTIO_GROUP else "v1"
         api_version = f"{kind.group}/{version}" if kind.group else version
@@ -177,15 +306,13 @@ def read_cluster(
         scopes: list[str | None] = list(namespaces) if namespaces and kind.namespaced else [None]
         try:
             for namespace in scopes:
-                for page in _pages(lister, kind, api_version, namespace, page_size):
+                for page in _pages(lister, kind, api_version, namespace, page_size, deadline):
                     objects.extend(o for o in page if in_scope(o, namespaces))
                     if on_page:
                         on_page(kind.kind, len(page))
         except ApiException as exc:
-            if exc.status == 404 and kind.group == ISTIO_GROUP:
-                notes.append(f"{kind.kind}: CRD not installed, skipped")
-            else:
-                unread[kind.kind] = _describe(exc)
+            # A 404 although discovery serves the group: unread, never "not installed".
+            unread[kind.kind] = _describe(exc)
         except Exception as exc:
             unread[kind.kind] = _describe(exc)
     return LiveSnapshot(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from auditor.errors import InputError
+from auditor.deadline import Deadline
+from auditor.errors import InputError, SourceError
 from auditor.kinds import is_k8s_object, known_kind, trim
 from auditor.sources import LiveSnapshot, in_scope
 from auditor.yamldocs import parse
@@ -29,15 +32,44 @@ def _items(doc: Any, where: str) -> list[Any]:
     )
 
 
-def load_objects(path: Path) -> tuple[list[dict[str, Any]], str]:
-    """Every object in the dump, and a digest of its bytes; a malformed or foreign file
-    is an InputError."""
+# A dump of 100,000 objects is ~300 MB of YAML; beyond this, something else is being read.
+MAX_DUMP_BYTES = 1 << 30
+
+
+def _read(path: Path, deadline: Deadline) -> bytes:
+    """The dump's bytes: a regular file or a pipe (`<(kubectl get ...)`), at most
+    MAX_DUMP_BYTES, within the deadline; devices and sockets are refused."""
     try:
-        data = path.read_bytes()
-        text = data.decode("utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise InputError(f"cluster dump not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise InputError(f"cannot read cluster dump {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise SourceError(f"cluster dump {path} is not a regular file or a pipe: not read")
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        with deadline.enforced():
+            deadline.step(f"reading cluster dump {path}")
+            while chunk := fh.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_DUMP_BYTES:
+                    raise SourceError(
+                        f"cluster dump {path} is larger than {MAX_DUMP_BYTES >> 20} MiB: not read"
+                    )
+                chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def load_objects(path: Path, timeout: float | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Every object in the dump, and a digest of its bytes; a malformed or foreign file
+    is an InputError."""
+    data = _read(path, Deadline(timeout))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read cluster dump {path}: {exc}") from None
     docs, errors = parse(text, str(path))
     if errors:
@@ -53,8 +85,10 @@ def load_objects(path: Path) -> tuple[list[dict[str, Any]], str]:
     return objects, hashlib.sha256(data).hexdigest()
 
 
-def read_dump(path: Path, cluster: str | None, namespaces: tuple[str, ...]) -> LiveSnapshot:
-    loaded, digest = load_objects(path)
+def read_dump(
+    path: Path, cluster: str | None, namespaces: tuple[str, ...], timeout: float | None = None
+) -> LiveSnapshot:
+    loaded, digest = load_objects(path, timeout)
     objects = tuple(
         trim(obj) for obj in loaded if known_kind(obj) is not None and in_scope(obj, namespaces)
     )

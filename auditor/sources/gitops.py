@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +31,14 @@ from auditor.sources.blobs import read_blobs
 from auditor.sources.history import Timeline, read_history
 from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.sources.owner_files import ALIASES, OWNERS, Component, ProwOwners, components
-from auditor.yamldocs import ParseError
+from auditor.sources.remote import URL as _URL
+from auditor.sources.remote import check_readable, redact
+from auditor.sources.remote import mirror as _mirror
+from auditor.yamldocs import ParseError, load_one
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 CONFIG_NAME = ".mesh-audit.yaml"
 _SNAPSHOT = "snapshot.json"
-_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
-_USERINFO = re.compile(r"//[^/@]*@")
 
 
 @dataclass(frozen=True)
@@ -70,38 +70,17 @@ class GitSnapshot:
     text: Callable[[str], str | None] | None = field(default=None, compare=False, repr=False)
 
 
-def redact(url: str) -> str:
-    """Drop credentials from a clone URL before it is printed or stored."""
-    return _USERINFO.sub("//", url)
-
-
 def _open(spec: str) -> Any:
     import git
 
     if _URL.match(spec):
         return _mirror(spec)
     try:
-        return git.Repo(spec, search_parent_directories=True)
+        return check_readable(git.Repo(spec, search_parent_directories=True), spec)
     except git.NoSuchPathError:
         raise InputError(f"repo not found: {spec}") from None
     except git.InvalidGitRepositoryError:
         raise InputError(f"not a git repository: {spec} (pass --repo PATH or URL)") from None
-
-
-def _mirror(url: str) -> Any:
-    """Clone URL once into the cache, fetch on later runs."""
-    import git
-
-    path = cache.slot("clone", url) / "repo.git"
-    try:
-        if path.exists():
-            repo = git.Repo(path)
-            repo.git.fetch("--prune", "origin")
-            return repo
-        return git.Repo.clone_from(url, path, mirror=True)
-    except git.GitCommandError as exc:
-        detail = (exc.stderr or "").strip().splitlines() or [str(exc.status)]
-        raise SourceError(f"cannot fetch {redact(url)}: {redact(detail[-1])}") from None
 
 
 def _ls_tree(repo: Any, sha: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -126,9 +105,9 @@ def _ls_tree(repo: Any, sha: str) -> tuple[dict[str, str], dict[str, str]]:
 def _remotes(repo: Any, spec: str) -> tuple[str, ...]:
     """URLs the repo is known by, to tell which Applications point at it."""
     if _URL.match(spec):
-        return (spec,)
+        return (redact(spec),)
     try:
-        return tuple(url for remote in repo.remotes for url in remote.urls)
+        return tuple(redact(url) for remote in repo.remotes for url in remote.urls)
     except Exception:  # a broken remote section must not stop the scan
         return ()
 
@@ -346,7 +325,7 @@ def _apps_section(text: str | None, source: str | None) -> Any:
     if text is None:
         return None
     try:
-        data = yaml.safe_load(text)
+        data = load_one(text)
     except yaml.YAMLError:
         return None  # load_config reports it, with its line
     return data.get("apps") if isinstance(data, dict) else None

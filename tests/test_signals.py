@@ -1,0 +1,163 @@
+"""Interrupts, with real processes: Ctrl-C on the process group and SIGTERM print one
+line and leave no worker or git child behind; a closed stdout is exit 141, not 1.
+
+Signals are sent at a synchronization point (the parse workers exist), never after a sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import GitRepo, Scenario, manifest
+
+BIN = Path(sys.executable).with_name("mesh-audit")
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "MESH_AUDIT_CACHE": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+
+
+def _group(pgid: int) -> list[int]:
+    """Processes still in the process group."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _workers(pid: int) -> list[int]:
+    """Python child processes of pid (forked by any of its threads)."""
+    found = []
+    for tasks in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in tasks.read_text().split() if tasks.exists() else ():
+            try:
+                if b"python" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+            except OSError:
+                continue
+    return found
+
+
+def _until(predicate, what: str, bound: float = 30.0) -> None:
+    """Poll a condition (a synchronization point), failing after `bound` seconds."""
+    end = time.monotonic() + bound
+    while not predicate():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def big_repo(tmp_path: Path) -> GitRepo:
+    """Enough manifests that the first scan parses them in worker processes."""
+    repo = GitRepo(tmp_path / "big")
+    docs = "---\n".join(
+        manifest(
+            "VirtualService",
+            f"vs-{n}",
+            {"hosts": [f"h{n}"], "http": [{"route": [{"destination": {"host": f"h{n}"}}]}] * 20},
+            "default",
+        )
+        for n in range(40)
+    )
+    for n in range(450):
+        (repo.path / f"f{n}.yaml").write_text(f"# file {n}\n{docs}")  # one blob each
+    repo.git("add", ".")
+    repo.git("commit", "-qm", "many")
+    return repo
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="parse workers need two cores")
+@pytest.mark.parametrize(
+    ("sig", "code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_signal_during_a_parallel_parse_is_one_line_and_leaves_nothing(
+    big_repo: GitRepo, tmp_path: Path, sig: int, code: int, word: str
+) -> None:
+    dump = tmp_path / "d.yaml"
+    dump.write_text("apiVersion: v1\nkind: List\nitems: []\n")
+    proc = subprocess.Popen(
+        [
+            BIN,
+            "scan",
+            "--repo",
+            big_repo.path,
+            "--cluster-dump",
+            dump,
+            "--db",
+            tmp_path / "db",
+            "--format",
+            "json",
+        ],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    _until(lambda: len(_workers(proc.pid)) >= 2 or proc.poll() is not None, "parse workers")
+    assert proc.poll() is None, proc.communicate()
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)  # what the terminal does on Ctrl-C
+    else:
+        proc.send_signal(sig)  # what a CronJob's deadline or `kill` does
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err == f"mesh-audit: error: {word}; the database was left as it was\n"
+    assert out == ""
+    _until(lambda: not _group(proc.pid), "the process group to be empty", bound=10)
+    assert not (tmp_path / "db").exists()
+
+
+def test_a_closed_stdout_is_141_not_findings(tmp_path: Path) -> None:
+    scenario = Scenario(tmp_path)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written, as after `| head`
+    proc = subprocess.run(
+        [BIN, "scan", *map(str, scenario.args), "--format", "json", "--fail-on", "low"],
+        env=_env(tmp_path),
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == ""
+    assert scenario.db.exists()  # the scan itself was stored
+
+
+def test_a_repo_owned_by_another_user_says_so(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the repo another owner")
+    repo = GitRepo(tmp_path / "theirs")
+    repo.commit({"a.yaml": manifest("VirtualService", "x", {"hosts": ["x"]}, "default")})
+    for path in [repo.path, *repo.path.rglob("*")]:
+        os.chown(path, 4242, 4242, follow_symlinks=False)
+    dump = tmp_path / "d.yaml"
+    dump.write_text("apiVersion: v1\nkind: List\nitems: []\n")
+    env = {**_env(tmp_path), "GIT_CONFIG_GLOBAL": os.devnull}
+    proc = subprocess.run(
+        [BIN, "scan", "--repo", repo.path, "--cluster-dump", dump, "--db", tmp_path / "db"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(
+        f"mesh-audit: error: git refuses to read {repo.path}: it is owned by another user (dubious ownership)"
+    )
+    assert len(proc.stderr.splitlines()) == 1
