@@ -35,7 +35,11 @@ _PLURALS = {
     "Service": "services",
     "Pod": "pods",
     "Namespace": "namespaces",
+    "Rollout": "rollouts",
+    "Canary": "canaries",
 }
+# Progressive-delivery CRDs, served when the emulator is given such objects.
+CONTROLLERS = {"argoproj.io": ("v1alpha1", "Rollout"), "flagger.app": ("v1beta1", "Canary")}
 
 
 @dataclass
@@ -85,6 +89,10 @@ class Emulator(LocalServer):
         if self.istio_versions:
             versions = [{"groupVersion": f"{ISTIO}/{v}", "version": v} for v in self.istio_versions]
             groups.append({"name": ISTIO, "versions": versions, "preferredVersion": versions[0]})
+        for group, (version, kind) in CONTROLLERS.items():
+            if any(o["kind"] == kind for o in self.objects):
+                gv = {"groupVersion": f"{group}/{version}", "version": version}
+                groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
         groups.append(
             {
                 "name": "apps",
@@ -104,7 +112,8 @@ class Emulator(LocalServer):
                 "verbs": ["get", "list"],
             }
             for k, p in _PLURALS.items()
-            if k not in ("Service", "Pod", "Namespace") and p not in self.not_installed
+            if k not in ("Service", "Pod", "Namespace", "Rollout", "Canary")
+            and p not in self.not_installed
         ]
         return {
             "kind": "APIResourceList",
@@ -120,6 +129,8 @@ class Emulator(LocalServer):
             rest, api_version = parts[2:], "v1"
         elif parts[:2] == ["apis", ISTIO] and len(parts) > 2 and parts[2] in self.istio_versions:
             rest, api_version = parts[3:], f"{ISTIO}/{parts[2]}"
+        elif len(parts) > 2 and CONTROLLERS.get(parts[1], ("",))[0] == parts[2]:
+            rest, api_version = parts[3:], f"{parts[1]}/{parts[2]}"
         else:
             return None
         if len(rest) == 1:
@@ -143,7 +154,7 @@ class Emulator(LocalServer):
             meta.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, ident)))
             content = json.dumps(obj, sort_keys=True).encode()
             meta.setdefault("resourceVersion", str(zlib.crc32(content)))
-            if api_version.startswith(ISTIO):
+            if "/" in api_version:
                 item["apiVersion"] = api_version
             else:
                 # The real API server leaves kind/apiVersion out of built-in list items.
@@ -238,7 +249,7 @@ class Emulator(LocalServer):
                     meta["continue"] = "c2FtZQ=="
                 elif start + limit < len(items):
                     meta["continue"] = base64.b64encode(str(start + limit).encode()).decode()
-                kind = "List" if api_version.startswith(ISTIO) else f"{plural.title()}List"
+                kind = "List" if "/" in api_version else f"{plural.title()}List"
                 self._send(
                     200, {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": page}
                 )

@@ -252,3 +252,23 @@ def test_rollout_pod_templates_are_never_kept(tmp_path: Path) -> None:
     stored = "".join(p.read_text() for p in (tmp_path / "cache").rglob("*.json"))
     stored += (tmp_path / "a.db").read_bytes().decode(errors="replace")
     assert "greeting-canary" in stored and "volumeMounts" not in stored
+
+
+def test_rollouts_are_read_from_the_api_when_their_crd_is_served(tmp_path: Path) -> None:
+    from k8s_emulator import Emulator
+
+    repo = _admiral_repo(tmp_path)
+    objects = _live(repo, (90, 10), "Paused")
+    with Emulator(objects) as emu:
+        kube = emu.kubeconfig(tmp_path / "kubeconfig")
+        result, doc = scan_json(
+            "--repo", repo.path, "--kubeconfig", kube, "--db", tmp_path / "a.db"
+        )
+        listed = emu.list_calls("rollouts")
+    assert result.exit_code == 0, result.output
+    assert listed and not {f[0] for f in findings_of(doc) if f[2] == f"{NS}/rollout-vsvc"} & {
+        "MA103",
+        "MA306",
+    }
+    assert any("greeting-canary is paused" in n for n in doc["scan"]["notes"])
+    assert "Canary: flagger.app/v1beta1 is not served, skipped" in doc["scan"]["notes"]

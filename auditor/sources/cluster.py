@@ -138,16 +138,16 @@ def _describe(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _istio_versions(api: Any, deadline: Deadline) -> tuple[str, ...]:
-    """The networking.istio.io versions the server serves; () when Istio is absent."""
+def _served_groups(api: Any, deadline: Deadline) -> dict[str, tuple[str, ...]]:
+    """The versions the server serves of each API group (Istio's, the controllers')."""
     from kubernetes import client
 
     deadline.step("discovering API groups")
     answer = client.ApisApi(api).get_api_versions(_request_timeout=deadline.request_timeout())
-    for group in answer.groups or []:
-        if group.name == ISTIO_GROUP:
-            return tuple(str(v.version) for v in group.versions or ())
-    return ()
+    return {
+        str(group.name): tuple(str(v.version) for v in group.versions or ())
+        for group in answer.groups or []
+    }
 
 
 def _served_plurals(api: Any, version: str, deadline: Deadline) -> set[str] | None:
@@ -172,14 +172,14 @@ def _lister(api: Any, kind: Kind, version: str) -> Callable[..., Any]:
     """A function(namespace | None, **paging) returning the raw HTTP response."""
     from kubernetes import client
 
-    if kind.group == ISTIO_GROUP:
+    if kind.group:
         custom = client.CustomObjectsApi(api)
 
         def list_custom(namespace: str | None, **kw: Any) -> Any:
             if namespace is None:
-                return custom.list_cluster_custom_object(ISTIO_GROUP, version, kind.plural, **kw)
+                return custom.list_cluster_custom_object(kind.group, version, kind.plural, **kw)
             return custom.list_namespaced_custom_object(
-                ISTIO_GROUP, version, namespace, kind.plural, **kw
+                kind.group, version, namespace, kind.plural, **kw
             )
 
         return list_custom
@@ -275,10 +275,11 @@ def read_cluster(
 
     deadline = deadline or Deadline(None)
     try:
-        served = _istio_versions(api, deadline)
+        groups = _served_groups(api, deadline)
     except Exception as exc:
         host = api.configuration.host
         raise SourceError(f"cannot reach cluster {context!r} at {host}: {_describe(exc)}") from exc
+    served = groups.get(ISTIO_GROUP, ())
     istio_version = next((v for v in ISTIO_VERSIONS if v in served), None)
     plurals = _served_plurals(api, istio_version, deadline) if istio_version else None
     objects: list[dict[str, Any]] = []
@@ -287,8 +288,9 @@ def read_cluster(
     if not served:
         notes.append(f"{ISTIO_GROUP} is not served by this cluster: Istio CRDs are not installed")
     for kind in KINDS:
-        if kind.optional:
-            continue  # listed once discovery of their groups is in place
+        if kind.optional and kind.version not in groups.get(kind.group, ()):
+            notes.append(f"{kind.kind}: {kind.group}/{kind.version} is not served, skipped")
+            continue
         if kind.group == ISTIO_GROUP and not served:
             continue
         if kind.group == ISTIO_GROUP and istio_version is None:
@@ -300,7 +302,7 @@ def read_cluster(
         if kind.group == ISTIO_GROUP and plurals is not None and kind.plural not in plurals:
             notes.append(f"{kind.kind}: CRD not installed, skipped")
             continue
-        version = istio_version if kind.group == ISTIO_GROUP else "v1"
+        version = istio_version if kind.group == ISTIO_GROUP else kind.version
         api_version = f"{kind.group}/{version}" if kind.group else version
         lister = _lister(api, kind, str(version))
         scopes: list[str | None] = list(namespaces) if namespaces and kind.namespaced else [None]
