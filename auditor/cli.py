@@ -14,9 +14,11 @@ import click
 from auditor import store, version
 from auditor.cli_options import (
     CONSOLE_SCRIPT,
+    DATA_FORMATS,
     FORMATS,
     AuditGroup,
     cluster_options,
+    complete_rules,
     db_option,
     debug_option,
     format_option,
@@ -75,18 +77,19 @@ def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> 
     scan_doc = json_report.scan(scan)
     if fmt == "sarif":
         json_report.write(sarif.document(sort_rows(rows), CATALOG, version(), scan_doc), sys.stdout)
-    elif fmt == "json":
+    elif fmt in DATA_FORMATS:
         json_report.write(
             {"scan": scan_doc, "findings": [json_report.finding(r) for r in sort_rows(rows)]},
             sys.stdout,
+            fmt,
         )
     else:
         from reports import table
 
         console = table.Console()
-        table.findings(console, rows)
-        table.scan_summary(console, scan_doc)
-    if fmt != "table" and not scan_doc["complete"]:
+        table.findings(console, rows, wide=fmt == "wide")
+        table.scan_summary(console, scan_doc, rows)
+    if fmt not in ("table", "wide") and not scan_doc["complete"]:
         for reason in scan_doc["partial_reasons"]:
             click.echo(f"mesh-audit: warning: not read: {reason}", err=True)
 
@@ -176,10 +179,11 @@ def _scan(
     help="Config file [default: .mesh-audit.yaml at the repo root, if any].",
 )
 @click.option(
+    "-o",
     "--format",
     "fmt",
     type=click.Choice([*FORMATS, "sarif"]),
-    help="Output format: table, json or sarif (SARIF 2.1.0) "
+    help="Output format: table, wide, json, yaml or sarif (SARIF 2.1.0) "
     "[default: table on a terminal, json when piped].",
 )
 @click.option(
@@ -296,6 +300,7 @@ def _rule_ids(_ctx: click.Context, _param: click.Parameter, refs: tuple[str, ...
 @click.option(
     "--rule",
     "rules",
+    shell_complete=complete_rules,
     multiple=True,
     callback=_rule_ids,
     help="Only this rule, ID or name (repeatable).",
@@ -353,17 +358,17 @@ def findings(
         severities=severities,
         kinds=kinds,
     )
-    if output_format(fmt) == "json":
+    if (fmt := output_format(fmt)) in DATA_FORMATS:
         docs = [json_report.finding(r, with_resolved=True) for r in sort_rows(rows)]
-        json_report.write({"findings": docs}, sys.stdout)
+        json_report.write({"findings": docs}, sys.stdout, fmt)
     else:
         from reports import table
 
-        table.findings(table.Console(), rows)
+        table.findings(table.Console(), rows, wide=fmt == "wide")
 
 
 @cli.command(name="rules")
-@click.argument("rule", required=False)
+@click.argument("rule", required=False, shell_complete=complete_rules)
 @format_option
 @debug_option
 def rules_command(rule: str | None, fmt: str | None) -> None:
@@ -374,7 +379,7 @@ def rules_command(rule: str | None, fmt: str | None) -> None:
     selected = [r for r in CATALOG if rule in (None, r.id, r.name)]
     if not selected:
         raise click.BadParameter(f"unknown rule {rule!r}", param_hint="RULE")
-    if output_format(fmt) == "json":
+    if (fmt := output_format(fmt)) in DATA_FORMATS:
         docs = [
             {
                 "id": r.id,
@@ -386,7 +391,7 @@ def rules_command(rule: str | None, fmt: str | None) -> None:
             }
             for r in selected
         ]
-        json_report.write({"rules": docs}, sys.stdout)
+        json_report.write({"rules": docs}, sys.stdout, fmt)
         return
     from reports import table
 
@@ -419,16 +424,17 @@ def apps_command(
 
     with counter() as advance:
         git = read_repo(repo, ref, paths, advance, config=config)
-    if output_format(fmt) == "json":
+    if (fmt := output_format(fmt)) in DATA_FORMATS:
         json_report.write(
             {"commit": git.commit, "apps": list(git.apps), "problems": list(git.problems)},
             sys.stdout,
+            fmt,
         )
     else:
         from reports import table
 
         table.apps(table.Console(), git)
-    for problem in git.problems if output_format(fmt) == "json" else ():
+    for problem in git.problems if fmt in DATA_FORMATS else ():
         click.echo(f"mesh-audit: warning: {problem}", err=True)
 
 

@@ -12,6 +12,7 @@ import click
 from auditor import atomic, clock, monthly, store, tickets
 from auditor import retire as retirement
 from auditor.cli_options import (
+    DATA_FORMATS,
     AuditGroup,
     compose,
     db_option,
@@ -133,8 +134,8 @@ def tickets_command(
                 err=True,
             )
     docs = [{**ticket_reports.summary(t, bodies), "url": urls.get(t.key, t.url)} for t in planned]
-    if output_format(fmt) == "json":
-        json_report.write({"dry_run": dry_run, "tickets": docs}, sys.stdout)
+    if (fmt := output_format(fmt)) in DATA_FORMATS:
+        json_report.write({"dry_run": dry_run, "tickets": docs}, sys.stdout, fmt)
     else:
         table.tickets(table.Console(), docs, dry_run)
 
@@ -253,8 +254,8 @@ def retire_plan(
         }
         for r in planned
     ]
-    if output_format(fmt) == "json":
-        json_report.write({"retirements": docs}, sys.stdout)
+    if (fmt := output_format(fmt)) in DATA_FORMATS:
+        json_report.write({"retirements": docs}, sys.stdout, fmt)
         return
     console = table.Console()
     if not planned:
@@ -352,7 +353,7 @@ def report_monthly(db: Path, month: str, clusters: tuple[str, ...], fmt: str) ->
     """
     data = monthly.build(db, month, clusters)
     if fmt == "json":
-        json_report.write(data.as_dict(), sys.stdout)
+        json_report.write(data.as_dict(), sys.stdout, fmt)
     else:
         sys.stdout.write(
             monthly_report.html(data) if fmt == "html" else monthly_report.markdown(data)

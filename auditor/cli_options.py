@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.shell_completion import CompletionItem
 
 from auditor import signals
 from auditor.deadline import DEFAULT_TIMEOUT
 from auditor.errors import AuditError, ExitCode
 
-FORMATS = ("table", "json")
+FORMATS = ("table", "wide", "json", "yaml")
+# Formats for programs (the same document either way); the others are for people.
+DATA_FORMATS = ("json", "yaml")
 # The reader of stdout went away (`| head`): as a process killed by SIGPIPE (128 + 13).
 _BROKEN_PIPE = 141
 _INTERNAL = 4
@@ -151,6 +154,7 @@ db_option = click.option(
     help="SQLite database (env MESH_AUDIT_DB).",
 )
 format_option = click.option(
+    "-o",
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
@@ -158,7 +162,11 @@ format_option = click.option(
 )
 cluster_options = compose(
     click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file."),
-    click.option("--context", help="Kubeconfig context [default: current context]."),
+    click.option(
+        "--context",
+        help="Kubeconfig context [default: current context].",
+        shell_complete=lambda ctx, param, incomplete: complete_contexts(ctx, incomplete),
+    ),
     click.option(
         "-n",
         "--namespace",
@@ -178,6 +186,33 @@ timeout_option = click.option(
     help="Seconds for the whole read of the cluster or dump (credential plugins included); "
     "each request also has connect (10 s) and read (60 s) timeouts.",
 )
+
+
+def complete_rules(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Rule IDs and names for shell completion (`mesh-audit rules MA3<TAB>`)."""
+    from rules import CATALOG
+
+    return [
+        CompletionItem(ref, help=rule.summary)
+        for rule in CATALOG
+        for ref in (rule.id, rule.name)
+        if ref.startswith(incomplete)
+    ]
+
+
+def complete_contexts(ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+    """The contexts of the kubeconfig in use (`--kubeconfig`, KUBECONFIG, ~/.kube/config)."""
+    from kubernetes.config import list_kube_config_contexts
+
+    path = ctx.params.get("kubeconfig") or os.environ.get("KUBECONFIG", "").split(":")[0] or None
+    try:
+        contexts, _ = list_kube_config_contexts(config_file=path)
+    except Exception:  # no kubeconfig, or a broken one: nothing to offer
+        return []
+    names = [str(c.get("name")) for c in contexts or []]
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
 
 
 def namespaces_option_value(namespaces: tuple[str, ...], all_namespaces: bool) -> tuple[str, ...]:

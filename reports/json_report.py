@@ -47,8 +47,15 @@ def scan(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write(doc: dict[str, Any], out: TextIO) -> None:
-    """Indented for a person at a terminal; compact (the C encoder, much faster) for pipes."""
+def write(doc: dict[str, Any], out: TextIO, fmt: str = "json") -> None:
+    """JSON indented for a person at a terminal, compact (the C encoder, much faster) for
+    pipes; or YAML (`-o yaml`), as kubectl prints it."""
+    if fmt == "yaml":
+        import yaml
+
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        out.write(yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True))
+        return
     if out.isatty():
         out.write(json.dumps(doc, indent=2, ensure_ascii=False))
     else:

@@ -1,14 +1,18 @@
-"""Terminal tables (rich): findings grouped by owner, then by severity."""
+"""Terminal tables (rich): findings grouped by owner, then by resource."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from itertools import groupby
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from auditor.model import Severity
 from reports.order import sort_rows
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -18,51 +22,104 @@ NO_OWNER = "(no owner)"
 def _status(row: dict[str, Any]) -> str:
     if row["status"] == "waived":
         return f"[dim]waived until {row['waiver_expires']}[/]"
-    if row["status"] == "resolved":
-        return f"resolved {(row['resolved_at'] or '')[:10]}"
-    return f"open since {(row['first_seen'] or '')[:10]}"
+    if row["status"] in ("resolved", "retired"):
+        return f"{row['status']} {(row['resolved_at'] or '')[:10]}"
+    since = f"since {(row['first_seen'] or '')[:10]}"
+    return f"ticketed {since}" if row["status"] == "ticketed" else f"open {since}"
 
 
-def findings(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def _where(row: dict[str, Any]) -> str:
+    if not row["source_path"]:
+        return "live only"
+    return f"{row['source_path']}:{row['source_line']}"
+
+
+def findings(console: Console, rows: Sequence[dict[str, Any]], wide: bool = False) -> None:
+    """Findings by owner, then one block per resource (a resource with six problems is one
+    block). Identifiers (resources, rules, paths) are never cut or broken: messages wrap;
+    `wide` adds the location of each finding, its owner source and its cluster."""
     if not rows:
         console.print("[green]No findings.[/green]")
         return
-    for owner, group in groupby(sort_rows(rows), key=lambda r: r["owner"]):
-        group = list(group)
+    for owner, by_owner in groupby(sort_rows(rows), key=lambda r: r["owner"]):
+        group = sorted(by_owner, key=lambda r: (r["kind"], r["namespace"], r["name"], -_rank(r)))
         source = group[0]["owner_source"]
-        title = f"{owner or NO_OWNER}" + (f"  [dim]({source})[/dim]" if owner else "")
-        table = Table(title=title, title_justify="left", expand=False, show_lines=False)
-        table.add_column("SEVERITY")
-        table.add_column("RULE")
-        table.add_column("RESOURCE")
-        table.add_column("WHERE", overflow="fold")
-        table.add_column("MESSAGE", overflow="fold")
-        table.add_column("STATUS")
-        for r in group:
-            where = f"{r['source_path']}:{r['source_line']}" if r["source_path"] else "live only"
-            table.add_row(
-                f"[{_STYLE[r['severity']]}]{r['severity']}[/]",
-                f"{r['rule']} {r['rule_name']}",
-                f"{r['kind']} {r['namespace']}/{r['name']}",
-                where,
-                r["message"].removeprefix(f"{r['kind']} {r['namespace']}/{r['name']} "),
-                _status(r),
-            )
-        console.print(table)
+        console.print()
+        console.rule(
+            f"[bold]{escape(owner or NO_OWNER)}[/]" + (f" [dim]({source})[/]" if owner else ""),
+            align="left",
+        )
+        for (kind, namespace, name), found in groupby(
+            group, key=lambda r: (r["kind"], r["namespace"], r["name"])
+        ):
+            found = list(found)
+            head = Text(f"{kind} {namespace}/{name}", style="bold", no_wrap=True)
+            head.append(f"  {_where(found[0])}", style="dim")
+            console.print(head, overflow="ignore", crop=False)
+            table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 2))
+            table.add_column(no_wrap=True, min_width=8)
+            table.add_column(no_wrap=True, min_width=34 if wide else 5)
+            table.add_column(ratio=1, overflow="fold")
+            table.add_column(no_wrap=True)
+            if wide:
+                table.add_column(no_wrap=True)
+            for r in found:
+                message = r["message"].removeprefix(f"{kind} {namespace}/{name} ")
+                cells = [
+                    f"[{_STYLE[r['severity']]}]{r['severity']}[/]",
+                    r["rule"] if not wide else f"{r['rule']} {r['rule_name']}",
+                    escape(message),
+                    _status(r),
+                ]
+                if wide:
+                    cells.append(f"[dim]{escape(_where(r))} {r['cluster']}[/]")
+                table.add_row(*cells)
+            console.print(table)
 
 
-def scan_summary(console: Console, scan: dict[str, Any]) -> None:
+def _rank(row: dict[str, Any]) -> int:
+    return Severity(row["severity"]).rank
+
+
+def _counts(rows: Sequence[dict[str, Any]], key: str) -> str:
+    counted = Counter(r[key] or NO_OWNER for r in rows)
+    return ", ".join(f"{name} {n}" for name, n in counted.most_common(8))
+
+
+def scan_summary(
+    console: Console, scan: dict[str, Any], rows: Sequence[dict[str, Any]] = ()
+) -> None:
+    """The closing summary: what was read, counts by severity, rule and owner, and what
+    changed since the last scan."""
     state = "complete" if scan["complete"] else "[bold red]PARTIAL[/]"
+    console.print()
     console.print(
-        f"Scan #{scan['id']} of [bold]{scan['cluster']}[/] against {scan['repo']}@"
-        f"{(scan['commit'] or '')[:12]}: {state}; {scan['resources']} resources, "
-        f"{scan['findings']} findings ({scan['new']} new, {scan['reopened']} reopened), "
+        f"Scan #{scan['id']} of [bold]{escape(scan['cluster'])}[/] against "
+        f"{escape(scan['repo'])}@{(scan['commit'] or '')[:12]}: {state}; "
+        f"{scan['resources']} resources, {len(scan.get('apps') or [])} app(s)"
+    )
+    counting = [r for r in rows if r["status"] != "waived"]
+    if rows:
+        by_severity = Counter(r["severity"] for r in counting)
+        severities = ", ".join(
+            f"[{_STYLE[s.value]}]{s.value} {by_severity[s.value]}[/]"
+            for s in reversed(Severity)
+            if by_severity[s.value]
+        )
+        console.print(
+            f"  findings: {scan['findings']} "
+            f"({severities or 'all waived'}; waived {scan['waived']})"
+        )
+        console.print(f"  by rule:  {escape(_counts(counting, 'rule'))}")
+        console.print(f"  by owner: {escape(_counts(counting, 'owner'))}")
+    console.print(
+        f"  since the last scan: {scan['new']} new, {scan['reopened']} reopened, "
         f"{scan['resolved']} resolved"
     )
     for reason in scan["partial_reasons"]:
-        console.print(f"[red]  not read: {reason}[/]")
+        console.print(f"[red]  not read: {escape(reason)}[/]")
     for note in scan["notes"]:
-        console.print(f"[dim]  note: {note}[/]")
+        console.print(f"[dim]  note: {escape(note)}[/]")
 
 
 def apps(console: Console, git: Any) -> None:
