@@ -376,6 +376,7 @@ def build(
     owner_keys: tuple[str, ...],
     now: datetime,
     ignore: tuple[IgnoreRule, ...] = (),
+    screened: bool = False,
 ) -> Inventory:
     """Join the live and Git sides into resources (one per group, kind, namespace, name).
 
@@ -383,8 +384,11 @@ def build(
     fields a progressive-delivery controller writes), what controller manages it, and
     its owner (first hit of the owner chain; for generated objects, through the object
     that generates them). The last declaration of an object declared twice is the one
-    compared with the cluster."""
-    live, git, rejected = shapes.screen(live, git)
+    compared with the cluster. Objects whose fields have the wrong type are left out
+    (shapes.py), unless `screened` says these very inputs were found clean before."""
+    rejected: tuple[str, ...] = ()
+    if not screened:
+        live, git, rejected = shapes.screen(live, git)
     joined = _join(live, git)
     manifests = {key: found[-1] for key, found in joined.declared.items()}
     duplicates = {key: tuple(found) for key, found in joined.declared.items() if len(found) > 1}

@@ -12,6 +12,7 @@ checks it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
@@ -28,6 +29,7 @@ from auditor.sources.gitops import GitSnapshot
 _FILE = "rules.json"
 
 
+@functools.cache
 def code_digest() -> str:
     """The installed version plus size and mtime of every module of mesh-audit: a
     source checkout's edits invalidate remembered results like a new release does."""
@@ -109,3 +111,24 @@ class RuleMemo:
         """Write what this scan kept, unless it is exactly what was recalled."""
         if self._kept != self._recalled:
             cache.save(self.path, {"digest": self.digest, "rules": self._kept})
+
+
+class CleanInputs:
+    """Whether these exact inputs (live digest, Git side, code) passed the type screen
+    before (auditor/shapes.py): a repeat scan of unchanged inputs skips it."""
+
+    def __init__(self, path: Path | None, key: str | None) -> None:
+        self.path = path
+        self.key = key
+        self.known = key is not None and cache.load(path) == key if path else False
+
+    @classmethod
+    def for_scan(cls, live: LiveSnapshot, git: GitSnapshot) -> CleanInputs:
+        if live.digest is None:
+            return cls(None, None)
+        key = hashlib.sha256(f"{code_digest()}\0{live.digest}\0{git.digest}".encode()).hexdigest()
+        return cls(cache.slot("screen", git.repo, live.cluster) / "clean.json", key)
+
+    def remember(self, clean: bool) -> None:
+        if clean and not self.known and self.path is not None:
+            cache.save(self.path, self.key)

@@ -18,7 +18,7 @@ from auditor.config import load_config
 from auditor.inventory import Inventory, build
 from auditor.model import Finding
 from auditor.progress import Advance
-from auditor.rule_memo import RuleMemo
+from auditor.rule_memo import CleanInputs, RuleMemo
 from auditor.rulespec import Rule
 from auditor.sources import LiveSnapshot, no_cluster
 from auditor.sources.dump import read_dump
@@ -122,7 +122,9 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     config = load_config(git.config_text, git.config_source, catalog)
     live = read_live(req.live, advance)
     now = clock.now()
-    inventory = build(live, git, config.owner_keys, now, config.ignore)
+    clean = CleanInputs.for_scan(live, git)
+    inventory = build(live, git, config.owner_keys, now, config.ignore, clean.known)
+    clean.remember(not inventory.rejected)
     memo = RuleMemo.for_scan(live, git, config.owner_keys, inventory.resources)
     result = engine.run(inventory, config, live.cluster, memo, git.text)
     if git.timeline is not None:
