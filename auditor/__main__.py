@@ -1,5 +1,5 @@
 """`python -m auditor` runs the CLI (used by the benchmarks)."""
 
-from auditor.cli import main
+from auditor.cli.commands import main
 
 main()

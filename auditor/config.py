@@ -18,12 +18,12 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
-from auditor.ignore import IgnoreRule, config_rules
+from auditor.mesh.ignore import IgnoreRule, config_rules
+from auditor.mesh.owners import DEFAULT_OWNER_KEYS
 from auditor.model import Severity, Waiver
-from auditor.owners import DEFAULT_OWNER_KEYS
+from auditor.pipeline.waivers import parse_date
 from auditor.rulespec import Rule
-from auditor.waivers import parse_date
-from auditor.yamldocs import load_one
+from auditor.sources.yamldocs import load_one
 
 _TOP_KEYS = ("owner-keys", "rules", "waivers", "apps", "ignore-differences")
 _RULE_KEYS = ("severity", "enabled")

@@ -17,9 +17,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from auditor.model import ISTIO_GROUP, Severity
-from auditor.retire import DEFAULT_RULES as RETIRE_RULES
-from auditor.waivers import ANNOTATION
-from auditor.weblink import blob_url
+from auditor.pipeline.waivers import ANNOTATION
+from auditor.workflow.retire import DEFAULT_RULES as RETIRE_RULES
+from auditor.workflow.weblink import blob_url
 
 MARKER = "<!-- mesh-audit-ticket: {key} -->"
 LABEL = "mesh-audit"

@@ -17,10 +17,10 @@ from collections.abc import Iterator, Mapping
 from itertools import combinations
 from typing import Any
 
-from auditor.hosts import export_to, fqdn, host_matches, rule_host
-from auditor.inventory import Inventory
+from auditor.mesh.hosts import export_to, fqdn, host_matches, rule_host
+from auditor.mesh.routes import items, mesh_bound
 from auditor.model import ObjectKey, Problem, Resource
-from auditor.routes import items, mesh_bound
+from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
 
 ID = "MA309"

@@ -17,9 +17,9 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auditor.inventory import Inventory, parse_time
+from auditor.mesh.routes import mapping
 from auditor.model import Problem, SyncState
-from auditor.routes import mapping
+from auditor.pipeline.inventory import Inventory, parse_time
 
 ID = "MA301"
 NAME = "expired"

@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.inventory import Inventory
+from auditor.mesh.routes import http_routes
 from auditor.model import Problem
-from auditor.routes import http_routes
+from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
 
 ID = "MA307"

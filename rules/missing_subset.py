@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.hosts import fqdn
-from auditor.inventory import Inventory
+from auditor.mesh.hosts import fqdn
+from auditor.mesh.routes import items
 from auditor.model import Problem
-from auditor.routes import items
+from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
 
 ID = "MA303"

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.hosts import fqdn
-from auditor.inventory import Inventory
+from auditor.mesh.hosts import fqdn
+from auditor.mesh.retries import effective_policy, retry_cap, upstream_conditions
 from auditor.model import Problem
-from auditor.retries import effective_policy, retry_cap, upstream_conditions
+from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
 
 ID = "MA403"

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.inventory import Inventory
 from auditor.model import Problem, SyncState
+from auditor.pipeline.inventory import Inventory
 
 ID = "MA201"
 NAME = "ownerless"

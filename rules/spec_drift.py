@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.inventory import Inventory
 from auditor.model import Problem
+from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
 
 ID = "MA103"

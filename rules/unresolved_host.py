@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.hosts import fqdn, lookup_namespaces, rule_host
-from auditor.inventory import Inventory
+from auditor.mesh.hosts import fqdn, lookup_namespaces, rule_host
 from auditor.model import Problem
+from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
 
 ID = "MA302"

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.inventory import Inventory
+from auditor.mesh.retries import SAFE_FOR_NON_IDEMPOTENT
+from auditor.mesh.routes import items, mapping
 from auditor.model import Problem
-from auditor.retries import SAFE_FOR_NON_IDEMPOTENT
-from auditor.routes import items, mapping
+from auditor.pipeline.inventory import Inventory
 
 ID = "MA406"
 NAME = "unsafe-retry-method"

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.hosts import rule_host
-from auditor.inventory import Inventory
+from auditor.mesh.hosts import rule_host
+from auditor.mesh.routes import items
 from auditor.model import Problem
-from auditor.routes import items
+from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
 
 ID = "MA304"

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.controllers import left_by, managed_route
-from auditor.inventory import Inventory
+from auditor.mesh.controllers import left_by, managed_route
+from auditor.mesh.routes import PROTOCOLS, items, mapping
 from auditor.model import Problem
-from auditor.routes import PROTOCOLS, items, mapping
+from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
 
 ID = "MA306"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor import browse
+from auditor.cli import browse
 from conftest import Scenario, run, scan_json
 
 HAS_DATASETTE = importlib.util.find_spec("datasette") is not None

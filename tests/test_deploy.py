@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from auditor.cli import cli
+from auditor.cli.commands import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from auditor.cli import cli
+from auditor.cli.commands import cli
 from auditor.errors import ExitCode
-from auditor.kinds import KINDS
+from auditor.mesh.kinds import KINDS
 from rules import CATALOG
 
 ROOT = Path(__file__).resolve().parent.parent

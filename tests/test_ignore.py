@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputError
-from auditor.ignore import config_rules, reason
+from auditor.mesh.ignore import config_rules, reason
 from auditor.model import ObjectKey
 from conftest import GitRepo, dump, live, manifest, scan_json
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from auditor import clock, engine, store
+from auditor import clock, store
 from auditor.config import load_config
-from auditor.inventory import build
-from auditor.locate import Location, locate, steps
-from auditor.scan import LiveSource, read_live
+from auditor.pipeline import engine
+from auditor.pipeline.inventory import build
+from auditor.pipeline.scan import LiveSource, read_live
 from auditor.sources.gitops import read_repo
+from auditor.sources.locate import Location, locate, steps
 from conftest import GitRepo, dump, live, manifest
 from reports import json_report, sarif
 from rules import CATALOG

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.normalize import spec_diff
+from auditor.mesh.normalize import spec_diff
 from conftest import BOOKINFO, KIALI, GitRepo, dump, findings_of, scan_json
 
 pytestmark = pytest.mark.skipif(not BOOKINFO.exists(), reason="../shared/real-world is not present")

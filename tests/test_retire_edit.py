@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.retire_edit import EditError, drop_resource, pieces, remove_document
+from auditor.workflow.retire_edit import EditError, drop_resource, pieces, remove_document
 
 _NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True)
 _COMMENTS = st.sampled_from(["", "# owned by shop\n", "# left from 2025: 'quoted' \"too\"\n"])

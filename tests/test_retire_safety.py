@@ -192,7 +192,7 @@ def test_list_files(tmp_path: Path) -> None:
 
 def test_list_file_edits_directly() -> None:
     """The List editing itself, independent of what the scan reads."""
-    from auditor.retire_edit import remove_document
+    from auditor.workflow.retire_edit import remove_document
 
     listing = (
         "# a list\r\napiVersion: v1\r\nkind: List\r\nitems:\r\n"
@@ -408,7 +408,7 @@ def killed(*args, **kwargs):
 
 IndexFile.commit = killed
 sys.argv = ["mesh-audit", *sys.argv[1:]]
-from auditor.cli import main
+from auditor.cli.commands import main
 main()
 """
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.tickets import Ticket
-from auditor.weblink import blob_url
+from auditor.workflow.ticketing import Ticket
+from auditor.workflow.weblink import blob_url
 from conftest import CART_VS, dump, live, run, scan_json
 from reports import tickets as ticket_reports
 from test_retire import _world

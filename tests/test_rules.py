@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from auditor import engine
 from auditor.config import parse_config
-from auditor.inventory import build
+from auditor.pipeline import engine
+from auditor.pipeline.inventory import build
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 from rules import CATALOG
@@ -516,7 +516,7 @@ def test_every_catalog_rule_beyond_the_join_rules_has_a_case() -> None:
 
 
 def test_retry_evidence_gives_worst_case_and_max_tries() -> None:
-    from auditor.retries import plan
+    from auditor.mesh.retries import plan
 
     p = plan({"retries": {"attempts": 3, "perTryTimeout": "2s"}})
     ev = p.evidence()

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from auditor import engine, shapes
 from auditor.config import parse_config
-from auditor.inventory import build
-from auditor.kinds import BY_NAME, is_k8s_object, key_of
+from auditor.mesh.kinds import BY_NAME, is_k8s_object, key_of
+from auditor.mesh.retries import RetryPlan
 from auditor.model import Manifest
-from auditor.retries import RetryPlan
+from auditor.pipeline import engine, shapes
+from auditor.pipeline.inventory import build
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 from conftest import GitRepo, dump, live, manifest, run, scan_json

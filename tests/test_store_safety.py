@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from auditor import store, tickets
+from auditor import store
+from auditor.workflow import ticketing as tickets
 from conftest import ROOT, Scenario, dump, live, run, scan_json
 
 # Run the real CLI in a child process whose SQLite connections use a tiny page cache (so
@@ -41,7 +42,7 @@ def killing_connect(*args, **kwargs):
 
 sqlite3.connect = killing_connect
 sys.argv = ["mesh-audit", *sys.argv[1:]]
-from auditor.cli import main
+from auditor.cli.commands import main
 main()
 """
 

@@ -224,7 +224,7 @@ def test_missing_fields_in_a_github_answer(
 @pytest.mark.parametrize("where", ["stall", "trickle"])
 def test_a_github_that_does_not_answer_times_out(where: str) -> None:
     from auditor.errors import SourceError
-    from auditor.github import GitHub
+    from auditor.workflow.github import GitHub
 
     release = threading.Event()
     with GitHubEmulator(**{where: release}) as gh:

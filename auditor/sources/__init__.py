@@ -1,4 +1,11 @@
-"""Where objects come from: the live cluster, a cluster dump, the GitOps repo."""
+"""Where objects come from: the live cluster, a cluster dump, the GitOps repo.
+
+`cluster` and `dump` (the live side), `gitops` (the repo at a commit) with `apps`
+(finding apps the way controllers do), `kustomize` (what a kustomization reads),
+`render` and `applied` (rendering and what the repo applies), `blobs`, `history`,
+`owner_files`, `remote` (clones without credentials on disk); `yamldocs` (YAML read as
+Kubernetes reads it, with limits), `locate` (field positions), `cache`, `deadline`.
+"""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from auditor.kinds import is_k8s_object, kept, key_of, known_kind
-from auditor.progress import Advance
+from auditor.cli.progress import Advance
+from auditor.mesh.kinds import is_k8s_object, kept, key_of, known_kind
 from auditor.sources.apps import CHART, App, AppType, Discovery, RepoTree
 from auditor.sources.kustomize import KUSTOMIZATIONS, Closure, closure
 from auditor.sources.render import (

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
-from auditor.ignore import argo_rules, encode
+from auditor.mesh.ignore import argo_rules, encode
 from auditor.sources.kustomize import kustomization_file, referenced_folders
 
 CHART = "Chart.yaml"

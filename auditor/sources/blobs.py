@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from auditor import cache
-from auditor.kinds import is_k8s_object, kept, trim
-from auditor.signals import quiet_worker
+from auditor.cli.signals import quiet_worker
+from auditor.mesh.kinds import is_k8s_object, kept, trim
+from auditor.sources import cache
 from auditor.sources.kustomize import KUSTOMIZATIONS
-from auditor.yamldocs import parse
+from auditor.sources.yamldocs import parse
 
 # Below this many unparsed files, starting worker processes costs more than it saves.
 _PARALLEL_MIN = 400

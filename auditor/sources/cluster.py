@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from auditor.deadline import Deadline
 from auditor.errors import InputError, SourceError
-from auditor.kinds import ISTIO_VERSIONS, KINDS, Kind, is_k8s_object, trim
+from auditor.mesh.kinds import ISTIO_VERSIONS, KINDS, Kind, is_k8s_object, trim
 from auditor.model import ISTIO_GROUP
 from auditor.sources import LiveSnapshot, in_scope, versions_digest
-from auditor.yamldocs import check_size
+from auditor.sources.deadline import Deadline
+from auditor.sources.yamldocs import check_size
 
 OnPage = Callable[[str, int], None]
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
-from auditor.deadline import Deadline
 from auditor.errors import InputError, SourceError
-from auditor.kinds import is_k8s_object, known_kind, trim
+from auditor.mesh.kinds import is_k8s_object, known_kind, trim
 from auditor.sources import LiveSnapshot, in_scope
-from auditor.yamldocs import parse
+from auditor.sources.deadline import Deadline
+from auditor.sources.yamldocs import parse
 
 
 def _items(doc: Any, where: str) -> list[Any]:

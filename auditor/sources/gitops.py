@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 from codeowners import CodeOwners
 
-from auditor import cache
+from auditor.cli.progress import Advance
 from auditor.errors import InputError, SourceError
-from auditor.kinds import is_k8s_object, key_of, known_kind
+from auditor.mesh.kinds import is_k8s_object, key_of, known_kind
 from auditor.model import Commit, Manifest, ObjectKey
-from auditor.progress import Advance
+from auditor.sources import cache
 from auditor.sources.applied import READ_SUFFIXES, build_apps, tools_signature
 from auditor.sources.apps import App, RepoTree, app_anchor, config_apps, discover
 from auditor.sources.blobs import read_blobs
@@ -34,7 +34,7 @@ from auditor.sources.owner_files import ALIASES, OWNERS, Component, ProwOwners, 
 from auditor.sources.remote import URL as _URL
 from auditor.sources.remote import check_readable, redact
 from auditor.sources.remote import mirror as _mirror
-from auditor.yamldocs import ParseError, load_one
+from auditor.sources.yamldocs import ParseError, load_one
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 CONFIG_NAME = ".mesh-audit.yaml"

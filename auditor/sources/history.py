@@ -12,9 +12,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from auditor import cache
+from auditor.mesh.normalize import normalize
 from auditor.model import Change, Commit, Manifest
-from auditor.normalize import normalize
+from auditor.sources import cache
 from auditor.sources.blobs import parse_blob
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from auditor import cache
 from auditor.errors import InputError, SourceError
+from auditor.sources import cache
 
 URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 _USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/\s'\"]*@")

@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
-from auditor import cache
-from auditor.kinds import trim
+from auditor.mesh.kinds import trim
+from auditor.sources import cache
 from auditor.sources.apps import App, AppType
 
 ORIGIN = "config.kubernetes.io/origin"

@@ -19,8 +19,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from auditor.kinds import is_k8s_object, key_of
-from auditor.yamldocs import parse
+from auditor.mesh.kinds import is_k8s_object, key_of
+from auditor.sources.yamldocs import parse
 
 _SEPARATOR = re.compile(r"^(?:---|\.\.\.)(?:[ \t][^\r\n]*)?(?:\r?\n|\Z)", re.MULTILINE)
 _ROUTE = re.compile(r"spec\.(http|tcp|tls)\[(\d+)\]\.route\[(\d+)\]")

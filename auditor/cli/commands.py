@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from auditor import store, version
-from auditor.cli_options import (
+from auditor.cli.options import (
     CONSOLE_SCRIPT,
     DATA_FORMATS,
     FORMATS,
@@ -28,10 +28,10 @@ from auditor.cli_options import (
     output_format,
     timeout_option,
 )
+from auditor.cli.progress import counter
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.model import Severity, Status
-from auditor.progress import counter
-from auditor.scan import LiveSource, ScanRequest, read_live, run_scan
+from auditor.pipeline.scan import LiveSource, ScanRequest, read_live, run_scan
 from reports import json_report, metrics, sarif
 from reports.order import sort_rows
 from rules import CATALOG
@@ -41,10 +41,10 @@ from rules import CATALOG
     cls=AuditGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
     lazy={
-        "tickets": "auditor.cli_monthly:tickets_command",
-        "retire": "auditor.cli_monthly:retire",
-        "report": "auditor.cli_monthly:report",
-        "browse": "auditor.browse:browse",
+        "tickets": "auditor.cli.workflow_commands:tickets_command",
+        "retire": "auditor.cli.workflow_commands:retire",
+        "report": "auditor.cli.workflow_commands:report",
+        "browse": "auditor.cli.browse:browse",
     },
 )
 @click.version_option(package_name="mesh-audit", prog_name="mesh-audit")
@@ -502,7 +502,7 @@ def demo(directory: Path | None, fmt: str | None) -> None:
 
     Example: mesh-audit demo
     """
-    from auditor.demo import build_demo
+    from auditor.cli.demo import build_demo
 
     example = build_demo(directory)
     click.echo(f"demo repo, cluster dump and database in {example.root}", err=True)

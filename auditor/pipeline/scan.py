@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor import clock, engine, store, version
+from auditor import clock, store, version
+from auditor.cli.progress import Advance
 from auditor.config import load_config
-from auditor.inventory import Inventory, build
 from auditor.model import Finding
-from auditor.progress import Advance
-from auditor.rule_memo import CleanInputs, RuleMemo
+from auditor.pipeline import engine
+from auditor.pipeline.inventory import Inventory, build
+from auditor.pipeline.memo import CleanInputs, RuleMemo
 from auditor.rulespec import Rule
 from auditor.sources import LiveSnapshot, no_cluster
 from auditor.sources.dump import read_dump
 from auditor.sources.gitops import GitSnapshot, read_repo
-from auditor.yamldocs import ParseError
+from auditor.sources.yamldocs import ParseError
 
 _MAX_REASONS = 20
 

@@ -34,15 +34,15 @@ import yaml
 from auditor import store
 from auditor.errors import InputError, SourceError
 from auditor.model import ISTIO_GROUP
-from auditor.retire_edit import (
+from auditor.sources.gitops import redact
+from auditor.sources.kustomize import KUSTOMIZATIONS, repo_path
+from auditor.workflow.retire_edit import (
     EditError,
     Target,
     drop_resource,
     drop_zero_destinations,
     remove_document,
 )
-from auditor.sources.gitops import redact
-from auditor.sources.kustomize import KUSTOMIZATIONS, repo_path
 
 DEFAULT_RULES = ("MA101", "MA102", "MA301", "MA306", "MA307", "MA308")
 # Findings that ask for an edit inside the resource, not its removal.

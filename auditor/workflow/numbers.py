@@ -17,7 +17,7 @@ from typing import Any
 
 from auditor import clock, store
 from auditor.model import Severity
-from auditor.weblink import blob_url
+from auditor.workflow.weblink import blob_url
 
 OPEN = store.TO_FIX
 DONE = ("resolved", "retired")

@@ -9,9 +9,8 @@ from typing import Any
 
 import click
 
-from auditor import atomic, clock, monthly, store, tickets
-from auditor import retire as retirement
-from auditor.cli_options import (
+from auditor import atomic, clock, store
+from auditor.cli.options import (
     DATA_FORMATS,
     AuditGroup,
     compose,
@@ -22,6 +21,9 @@ from auditor.cli_options import (
     output_format,
 )
 from auditor.errors import SourceError
+from auditor.workflow import numbers as monthly
+from auditor.workflow import retire as retirement
+from auditor.workflow import ticketing as tickets
 from reports import json_report, table
 from reports import monthly as monthly_report
 from reports import tickets as ticket_reports
@@ -96,7 +98,7 @@ def tickets_command(
     """
     if not (out or github_repo or dry_run):
         raise click.UsageError("choose where tickets go: --out DIR and/or --github OWNER/REPO")
-    from auditor.github import GitHub  # urllib is only needed for this sink
+    from auditor.workflow.github import GitHub  # urllib is only needed for this sink
 
     hub = GitHub(github_repo) if github_repo else None
     planned = tickets.plan(db, period, default_owner, clusters)

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor import cache, version
+from auditor import version
 from auditor.config import RuleConfig
 from auditor.model import ObjectKey, Problem, Resource
-from auditor.sources import LiveSnapshot
+from auditor.sources import LiveSnapshot, cache
 from auditor.sources.gitops import GitSnapshot
 
 _FILE = "rules.json"

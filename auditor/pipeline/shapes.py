@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.kinds import AUDITED, BY_NAME
+from auditor.mesh.kinds import AUDITED, BY_NAME
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 

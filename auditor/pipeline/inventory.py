@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from auditor import shapes
-from auditor.controllers import CONTROLLER_KINDS, Controllers, Managed, controller_fields
-from auditor.hosts import (
+from auditor.mesh.controllers import CONTROLLER_KINDS, Controllers, Managed, controller_fields
+from auditor.mesh.hosts import (
     DOMAIN,
     ByHost,
     HostIndex,
@@ -26,13 +25,14 @@ from auditor.hosts import (
     service_targets,
     visible,
 )
-from auditor.ignore import IgnoreRule, decode, reason
-from auditor.kinds import AUDITED, key_of
+from auditor.mesh.ignore import IgnoreRule, decode, reason
+from auditor.mesh.kinds import AUDITED, key_of
+from auditor.mesh.normalize import spec_diff
+from auditor.mesh.owners import OwnerResolver, leads
+from auditor.mesh.retries import RetryPlan, plan
+from auditor.mesh.routes import Destination, destinations, http_routes
 from auditor.model import Change, Difference, Manifest, ObjectKey, Resource, SyncState
-from auditor.normalize import spec_diff
-from auditor.owners import OwnerResolver, leads
-from auditor.retries import RetryPlan, plan
-from auditor.routes import Destination, destinations, http_routes
+from auditor.pipeline import shapes
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 from auditor.sources.history import Timeline

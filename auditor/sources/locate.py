@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import yaml
 
-from auditor.yamldocs import chunks
+from auditor.sources.yamldocs import chunks
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STEP = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')

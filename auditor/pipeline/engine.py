@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from auditor.config import Config, RuleConfig
-from auditor.inventory import Inventory
-from auditor.locate import locate
 from auditor.model import Finding, Manifest, ObjectKey, Problem, Resource, SourceRef, Waiver
-from auditor.rule_memo import RuleMemo
+from auditor.pipeline.inventory import Inventory
+from auditor.pipeline.memo import RuleMemo
+from auditor.pipeline.waivers import ANNOTATION, matching, parse_annotation
 from auditor.rulespec import Needs
-from auditor.waivers import ANNOTATION, matching, parse_annotation
+from auditor.sources.locate import locate
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any, NoReturn
 import click
 from click.shell_completion import CompletionItem
 
-from auditor import signals
-from auditor.deadline import DEFAULT_TIMEOUT
+from auditor.cli import signals
 from auditor.errors import AuditError, ExitCode
+from auditor.sources.deadline import DEFAULT_TIMEOUT
 
 FORMATS = ("table", "wide", "json", "yaml")
 # Formats for programs (the same document either way); the others are for people.

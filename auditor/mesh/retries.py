@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.routes import items, mapping
+from auditor.mesh.routes import items, mapping
 
 DEFAULT_ATTEMPTS = 2
 DEFAULT_RETRY_ON = (

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from auditor.routes import items, mapping
+from auditor.mesh.routes import items, mapping
 
 DOMAIN = "svc.cluster.local"
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"

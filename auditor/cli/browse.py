@@ -20,7 +20,7 @@ import click
 import yaml
 
 from auditor import store
-from auditor.cli_options import db_option, debug_option
+from auditor.cli.options import db_option, debug_option
 from auditor.errors import InputError
 
 INSTALL = "pip install 'mesh-audit[browse]'"
