@@ -1,0 +1,220 @@
+"""The schema: tables, views and their migrations (sqlite-utils `Migrations`, applied in
+order by name and recorded in `_sqlite_migrations`), and the shape of a status event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+from auditor.model import Severity, Status
+
+migrations = Migrations("mesh-audit")
+# "Active" in `findings`, tickets, reports and dashboards: still to be fixed.
+TO_FIX = (Status.OPEN.value, Status.TICKETED.value)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["scans"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "cluster": str,
+            "context": str,
+            "origin": str,
+            "namespaces": str,
+            "repo": str,
+            "ref": str,
+            "commit": str,
+            "tool_version": str,
+            "complete": int,
+            "partial_reasons": str,
+            "notes": str,
+            "rules": str,
+            "resources": int,
+            "findings": int,
+            "new": int,
+            "reopened": int,
+            "resolved": int,
+        },
+        pk="id",
+    )
+    db["findings"].create(
+        {
+            "fingerprint": str,
+            "rule": str,
+            "rule_name": str,
+            "severity": str,
+            "cluster": str,
+            "api_group": str,
+            "kind": str,
+            "namespace": str,
+            "name": str,
+            "locator": str,
+            "owner": str,
+            "owner_source": str,
+            "status": str,
+            "first_seen": str,
+            "last_seen": str,
+            "resolved_at": str,
+            "message": str,
+            "evidence": str,
+            "source_path": str,
+            "source_line": int,
+            "source_commit": str,
+            "first_scan_id": int,
+            "last_scan_id": int,
+        },
+        pk="fingerprint",
+        foreign_keys=[("first_scan_id", "scans", "id"), ("last_scan_id", "scans", "id")],
+    )
+    db["findings"].create_index(["cluster", "status"])
+    db["findings"].create_index(["owner"])
+    db["sightings"].create(
+        {"scan_id": int, "fingerprint": str, "severity": str, "message": str},
+        pk=("scan_id", "fingerprint"),
+        foreign_keys=[("scan_id", "scans", "id"), ("fingerprint", "findings", "fingerprint")],
+    )
+    db["sightings"].create_index(["fingerprint"])
+
+
+@migrations()
+def m002_waivers(db: Database) -> None:
+    """Findings can be waived (status `waived`) with a reason, an expiry and a ticket."""
+    for column in ("waiver_reason", "waiver_expires", "waiver_ticket"):
+        db["findings"].add_column(column, str)
+    db["scans"].add_column("waived", int)
+
+
+@migrations()
+def m003_lifecycle(db: Database) -> None:
+    """Tickets, retirement and a history of every status change."""
+    db["findings"].add_column("ticket_key", str)
+    db["findings"].add_column("source_author", str)
+    db["findings"].add_column("retire_branch", str)
+    db["finding_events"].create(
+        {
+            "id": int,
+            "fingerprint": str,
+            "scan_id": int,
+            "at": str,
+            "from_status": str,
+            "to_status": str,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("fingerprint", "findings", "fingerprint")],
+    )
+    db["finding_events"].create_index(["fingerprint"])
+    db["tickets"].create(
+        {
+            "key": str,
+            "owner": str,
+            "period": str,
+            "title": str,
+            "fingerprints": str,
+            "created_at": str,
+            "updated_at": str,
+            "url": str,
+        },
+        pk="key",
+    )
+
+
+@migrations()
+def m004_store_safety(db: Database) -> None:
+    """Give every finding kept from before the status history a "first seen" event (and,
+    when it is already gone, its resolution), so monthly numbers rebuilt from the history
+    still count it."""
+    earliest = {
+        r["fingerprint"]: r
+        for r in db.query(
+            # SQLite takes the bare column from the row that holds the min().
+            "SELECT fingerprint, from_status, min(at) AS at FROM finding_events "
+            "GROUP BY fingerprint"
+        )
+    }
+    first = {
+        r["fingerprint"]
+        for r in db.query("SELECT fingerprint FROM finding_events WHERE from_status IS NULL")
+    }
+    note = "first seen (before the history was kept)"
+    events = []
+    for f in db.query("SELECT * FROM findings"):
+        fp = f["fingerprint"]
+        if fp in first:
+            continue
+        if fp in earliest:
+            before = earliest[fp]["from_status"]
+            events.append(event(fp, f["first_scan_id"], f["first_seen"], None, before, note))
+        elif f["status"] in (Status.RESOLVED, Status.RETIRED):
+            events.append(event(fp, f["first_scan_id"], f["first_seen"], None, "open", note))
+            gone = f["resolved_at"] or f["last_seen"]
+            events.append(event(fp, None, gone, "open", f["status"], "not seen"))
+        else:
+            events.append(event(fp, f["first_scan_id"], f["first_seen"], None, f["status"], note))
+    db["finding_events"].insert_all(events)
+
+
+SEVERITY_RANK = "CASE severity " + " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity) + " END"
+VIEWS = {
+    "active_findings": f"""
+        SELECT fingerprint, cluster, owner, severity, {SEVERITY_RANK} AS severity_rank, rule,
+               rule_name, kind, namespace, name, status, ticket_key, first_seen, last_seen,
+               CAST(julianday(last_seen) - julianday(first_seen) AS INTEGER) AS age_days,
+               source_path, source_line, message, evidence
+        FROM findings WHERE status IN ('open', 'ticketed')""",
+    "findings_by_owner": f"""
+        SELECT cluster, COALESCE(owner, '(no owner)') AS owner,
+               SUM(status IN ('open', 'ticketed')) AS active,
+               SUM(status = 'open') AS open, SUM(status = 'ticketed') AS ticketed,
+               SUM(status = 'waived') AS waived, SUM(status = 'resolved') AS resolved,
+               SUM(status = 'retired') AS retired,
+               MAX(CASE WHEN status IN ('open', 'ticketed') THEN {SEVERITY_RANK} END)
+                   AS worst_active_rank,
+               MIN(CASE WHEN status IN ('open', 'ticketed') THEN first_seen END)
+                   AS oldest_active_since
+        FROM findings GROUP BY cluster, COALESCE(owner, '(no owner)')""",
+    "scan_history": """
+        SELECT id, cluster, origin, finished_at, repo, "commit", complete, resources,
+               findings, new, reopened, resolved, waived,
+               (SELECT COUNT(*) FROM sightings s JOIN findings f USING (fingerprint)
+                 WHERE s.scan_id = scans.id AND f.severity IN ('high', 'critical'))
+                 AS high_or_critical
+        FROM scans""",
+}
+
+
+@migrations()
+def m005_review(db: Database) -> None:
+    """Field-precise locations, links Datasette can follow, and views for the review."""
+    db["findings"].add_column("source_column", int)
+    db["findings"].add_column("source_end_line", int)
+    db["finding_events"].add_foreign_key("scan_id", "scans", "id")
+    db["findings"].add_foreign_key("ticket_key", "tickets", "key")
+    db["finding_events"].create_index(["scan_id"])
+    db["tickets"].add_column("clusters", str)
+    for name, sql in VIEWS.items():
+        db.create_view(name, " ".join(sql.split()))
+
+
+@migrations()
+def m006_apps(db: Database) -> None:
+    """Each scan keeps the apps it rendered or read (path, type, status, object count)."""
+    db["scans"].add_column("apps", str)
+
+
+def event(
+    fingerprint: str, scan_id: int | None, at: str, before: str | None, after: str, note: str
+) -> dict[str, Any]:
+    """A `finding_events` row: one status change of one finding."""
+    return {
+        "fingerprint": fingerprint,
+        "scan_id": scan_id,
+        "at": at,
+        "from_status": before,
+        "to_status": after,
+        "note": note,
+    }
