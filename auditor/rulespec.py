@@ -33,6 +33,9 @@ class Needs:
     all_namespaces: bool = False
     # The Git history of the manifests (dates of changes): not in a shallow clone.
     history: bool = False
+    # Everything the repo applies: every app rendered (an object may come from one that
+    # could not be).
+    rendered: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 Two declarations of one object (same API group, kind, namespace and name) that one app,
 or two apps, would apply: after rendering, so a base used by two overlays in two
 namespaces is not a duplicate, while two files (or two apps) that both yield
-`VirtualService shop/cart` are. Spec drift for such an object is compared with the
-declaration applied last (the order `kubectl apply -f` uses), and a live object equal to
-any of the declarations is in sync.
+`VirtualService shop/cart` are. A live object equal to any of the declarations is in sync;
+one equal to none is compared with the nearest declaration, and the drift evidence says
+the repo is ambiguous. Rules that judge the repo alone read the declaration applied last
+(the order `kubectl apply -f` uses).
 
 Rationale: Argo CD refuses to sync an app where a resource appears twice, and two apps
 that apply one object fight over it: it flaps between their versions on every sync.

@@ -44,8 +44,9 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         declared = inventory.duplicates.get(resource.key)
         if declared and resource.manifest is not None:
             evidence["compared_with"] = (
-                f"{resource.manifest.path}:{resource.manifest.line}, the last of "
-                f"{len(declared)} declarations (the one `kubectl apply -f` leaves)"
+                f"{resource.manifest.path}:{resource.manifest.line}, the nearest of "
+                f"{len(declared)} declarations: none matches the live object, so the repo "
+                "is ambiguous about which one is current (MA104)"
             )
         paths = ", ".join(d.path for d in resource.drift[:3])
         more = f" and {len(resource.drift) - 3} more" if len(resource.drift) > 3 else ""

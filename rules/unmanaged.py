@@ -3,6 +3,9 @@
 Objects a controller generates (a controller `ownerReference`, or Flagger's VirtualService
 and DestinationRules of a Canary) are not unmanaged: their source is the controlling object.
 
+It needs every app of the repo rendered: an object may come from an app that could not be
+(a Helm chart without helm), so such a scan does not judge it.
+
 Rationale: config applied by hand (a hotfix, a copy, an experiment) is invisible to
 review, is lost on the next cluster rebuild, and nobody knows whether it is still needed.
 
@@ -21,7 +24,7 @@ from auditor.rulespec import Needs
 ID = "MA101"
 NAME = "unmanaged"
 SEVERITY = "medium"
-NEEDS = Needs(cluster=True)
+NEEDS = Needs(cluster=True, rendered=True)
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

@@ -410,3 +410,53 @@ def test_helm_chart_without_helm_is_partial_with_the_fix(make_repo, monkeypatch)
     assert snap.problems == (
         "app chart (helm): " + __import__("auditor.sources.render", fromlist=["NO_HELM"]).NO_HELM,
     )
+
+
+def test_manifests_without_a_namespace_are_in_the_namespace_they_are_applied_to(
+    make_repo, tmp_path: Path
+) -> None:
+    """Objects applied with `kubectl -n` (no metadata.namespace): the repo's own Service
+    resolves the route's short host in that same namespace."""
+    repo = make_repo()
+    service = {"selector": {"app": "db"}, "ports": [{"port": 80}]}
+    route = {
+        "hosts": ["db"],
+        "http": [{"route": [{"destination": {"host": "db"}}], "timeout": "1s"}],
+    }
+    repo.commit(
+        {
+            "db.yaml": manifest("Service", "db", service)
+            + "---\n"
+            + manifest("VirtualService", "db", route)
+        }
+    )
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "a.db")
+    assert not [f for f in doc["findings"] if f["rule"] == "MA302"]
+    assert {f["namespace"] for f in doc["findings"]} == {"default"}
+
+
+def test_an_app_that_cannot_be_rendered_silences_unmanaged(
+    make_repo, tmp_path: Path, monkeypatch
+) -> None:
+    """A live object may come from a chart mesh-audit could not render: not "unmanaged"."""
+    kubectl = shutil.which("kubectl") or shutil.which("kustomize")
+    monkeypatch.setenv("PATH", f"{Path(shutil.which('git')).parent}:{Path(kubectl).parent}")
+    if shutil.which("helm"):
+        pytest.skip("helm is installed")
+    repo = make_repo()
+    repo.commit(
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "chart/templates/vs.yaml": "x: {{ .Values.x }}\n",
+        }
+    )
+    cluster = dump(tmp_path / "c.yaml", [live("VirtualService", "web", "default", ROUTE)])
+    result, doc = scan_json(
+        "--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db"
+    )
+    assert result.exit_code == 3  # partial: the chart was not rendered
+    assert "MA101" not in {f["rule"] for f in doc["findings"]}
+    assert any(
+        n.startswith("MA101 not run: app(s) chart could not be rendered")
+        for n in doc["scan"]["notes"]
+    )

@@ -272,3 +272,30 @@ def test_rollouts_are_read_from_the_api_when_their_crd_is_served(tmp_path: Path)
     }
     assert any("greeting-canary is paused" in n for n in doc["scan"]["notes"])
     assert "Canary: flagger.app/v1beta1 is not served, skipped" in doc["scan"]["notes"]
+
+
+def test_objects_a_tool_says_it_made_are_generated_not_hand_made(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "gitops")
+    repo.commit({"README.md": "nothing here\n"})
+    made = live(
+        "DestinationRule",
+        "stage.greeting.global-default-dr",
+        "admiral-sync",
+        {"host": "stage.greeting.global"},
+        annotations={"app.kubernetes.io/created-by": "admiral"},
+    )
+    cluster = dump(tmp_path / "c.yaml", [made])
+    _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    assert "MA101" not in {f["rule"] for f in doc["findings"]}
+    assert {f["evidence"].get("managed_by") for f in doc["findings"]} == {
+        "admiral (app.kubernetes.io/created-by)"
+    }
+
+
+def test_findings_on_flagger_objects_point_at_the_canary_manifest(tmp_path: Path) -> None:
+    repo = _flagger_repo(tmp_path)
+    cluster = dump(tmp_path / "c.yaml", _flagger_live(10))
+    _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    on_vs = [f for f in doc["findings"] if f["name"] == "podinfo" and f["kind"] == "VirtualService"]
+    assert on_vs and all(f["source"]["path"] == "apps/podinfo.yaml" for f in on_vs)
+    assert all(f["evidence"]["managed_by"] == "Canary test/podinfo" for f in on_vs)

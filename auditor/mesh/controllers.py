@@ -141,11 +141,15 @@ class Controllers:
                 )
             )
 
-    def of(self, key: ObjectKey, obj: dict[str, Any]) -> Managed | None:
-        """What a controller manages of this object, None when nothing manages it."""
+    def of(self, key: ObjectKey, obj: dict[str, Any], declared: bool = False) -> Managed | None:
+        """What a controller manages of this object, None when nothing manages it. An
+        object the repo does not declare (`declared`) is also generated when its labels say
+        which tool made it (`app.kubernetes.io/created-by`, Helm's release)."""
         owner = _owner_reference(obj, key.namespace)
         if owner is None:
             owner = self._generated.get((key.kind, key.namespace, key.name))
+        if owner is None and not declared:
+            owner = _made_by(obj, key.namespace)
         if owner is not None:
             return Managed(owner, routes=None, generated=True)
         if key.kind == "VirtualService" and (key.name, key.namespace) in self._vs:
@@ -159,6 +163,21 @@ class Controllers:
                 ", ".join(label for label, _ in found), subsets=set().union(*(s for _, s in found))
             )
         return None
+
+
+def _made_by(obj: dict[str, Any], namespace: str) -> str | None:
+    """The tool its labels or annotations name as its maker (Admiral's generated routes,
+    a Helm release that was installed but is not rendered from this repo)."""
+    meta = _dict(obj.get("metadata"))
+    labels, notes = _dict(meta.get("labels")), _dict(meta.get("annotations"))
+    for found in (notes, labels):
+        creator = found.get("app.kubernetes.io/created-by")
+        if isinstance(creator, str) and creator:
+            return f"{creator} (app.kubernetes.io/created-by)"
+    release = notes.get("meta.helm.sh/release-name")
+    if labels.get("app.kubernetes.io/managed-by") == "Helm" and isinstance(release, str):
+        return f"Helm release {namespace}/{release}"
+    return None
 
 
 def _owner_reference(obj: dict[str, Any], namespace: str) -> str | None:

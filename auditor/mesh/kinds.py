@@ -83,6 +83,17 @@ def known_kind(obj: dict[str, Any]) -> Kind | None:
     return kind
 
 
+def placed(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The object as `kubectl apply -n NAMESPACE` creates it: a namespaced kind without a
+    namespace gets one, so everything that reads the object (hosts, exportTo, messages)
+    sees the namespace its key has."""
+    kind = BY_NAME.get(obj.get("kind"))  # type: ignore[arg-type]
+    meta = obj.get("metadata")
+    if kind is None or not kind.namespaced or not isinstance(meta, dict) or meta.get("namespace"):
+        return obj
+    return {**obj, "metadata": {**meta, "namespace": namespace}}
+
+
 def key_of(obj: dict[str, Any], default_namespace: str = "default") -> ObjectKey:
     meta = obj["metadata"]
     kind = BY_NAME.get(obj["kind"])

@@ -41,6 +41,11 @@ def unmet(needs: Needs, inventory: Inventory) -> str | None:
         return f"needs {', '.join(unread)}, which could not be read"
     if needs.history and not inventory.history:
         return "needs the Git history, which this clone does not have (shallow)"
+    if inventory.unrendered and (needs.rendered or (inventory.git_only and needs.kinds)):
+        return (
+            f"app(s) {', '.join(inventory.unrendered)} could not be rendered, so what the "
+            "repo applies is not known"
+        )
     return None
 
 
@@ -129,10 +134,14 @@ def run(
         judged.append(rule.id)
         for problem in _problems(inventory, rc, memo):
             resource = problem.resource
-            manifest = resource.manifest
+            # A generated object's findings point at the manifest of what generates it.
+            manifest = resource.manifest or inventory.origins.get(resource.key)
             owner = resource.owner
             waiver = matching(waivers.for_resource(resource), rule.id, resource)
             evidence = problem.evidence
+            managed = inventory.managed.get(resource.key)
+            if managed is not None and managed.generated:
+                evidence = {**evidence, "managed_by": managed.controller}
             if waiver is not None:
                 evidence = {**evidence, "waiver": waiver.evidence(today)}
                 if not waiver.active(today):

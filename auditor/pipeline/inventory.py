@@ -79,6 +79,8 @@ class Inventory:
     git_only: bool = False
     # The repo's history is complete (not a shallow clone): change dates can be told.
     history: bool = True
+    # Apps of the repo that could not be rendered: what they apply is unknown.
+    unrendered: tuple[str, ...] = ()
     # Context objects (Services, Namespaces) the repo declares, by kind.
     git_context: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     # What progressive-delivery controllers manage (auditor/controllers.py), by resource.
@@ -87,6 +89,8 @@ class Inventory:
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = field(default_factory=dict)
     # Rollouts and Canaries in flight, for the scan notes.
     progress: tuple[str, ...] = ()
+    # The controller's manifest of each generated object the repo does not declare.
+    origins: dict[ObjectKey, Manifest] = field(default_factory=dict)
     # Objects left out because fields the rules read have the wrong type (see shapes.py).
     rejected: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
@@ -357,17 +361,19 @@ def _drift(
 ) -> tuple[Manifest, tuple[Difference, ...], tuple[tuple[Difference, str], ...]]:
     """The manifest compared with, the drift, and the differences left out with why (a
     controller writes them, an ignore rule names them). Live equal to any declaration
-    is that declaration applied."""
-    first = None
-    for candidate in (manifest, *variants):
+    is that declaration applied; equal to none, it is compared with the nearest one
+    (fewest differences; the last declared on a tie)."""
+    nearest = None
+    for candidate in (manifest, *reversed(variants)):
         judged = [(d, why(d.path)) for d in spec_diff(candidate.obj, obj)]
         kept = tuple(d for d, reason in judged if reason is None)
         left = tuple((d, reason) for d, reason in judged if reason is not None)
         if not kept:
             return candidate, (), left
-        first = first or (candidate, kept, left)
-    assert first is not None
-    return first
+        if nearest is None or len(kept) < len(nearest[1]):
+            nearest = (candidate, kept, left)
+    assert nearest is not None
+    return nearest
 
 
 def build(
@@ -406,11 +412,16 @@ def build(
     resources = []
     managed_by: dict[ObjectKey, Managed] = {}
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = {}
+    origins: dict[ObjectKey, Manifest] = {}
     for key in sorted(joined.live.keys() | manifests.keys()):
         obj = joined.live.get(key)
         manifest = manifests.get(key)
         state = _state(obj, manifest, key.kind in live.unread)
-        managed = controllers.of(key, obj if obj is not None else manifest.obj)  # type: ignore[union-attr]
+        managed = controllers.of(
+            key,
+            obj if obj is not None else manifest.obj,  # type: ignore[union-attr]
+            declared=manifest is not None,
+        )
         if managed is not None:
             managed_by[key] = managed
         drift: tuple[Difference, ...] = ()
@@ -423,11 +434,13 @@ def build(
         if drift:
             state = SyncState.DRIFTED
         owner = resolver.resolve(obj, manifest, key.namespace)
-        if owner is None and managed is not None and managed.generated:
+        if managed is not None and managed.generated:
             found_obj, found_manifest = joined.controller_objects.get(
                 managed.controller, (None, None)
             )
-            if found_obj is not None or found_manifest is not None:
+            if found_manifest is not None and manifest is None:
+                origins[key] = found_manifest  # findings point at the Canary's manifest
+            if owner is None and (found_obj is not None or found_manifest is not None):
                 owner = resolver.resolve(found_obj, found_manifest, key.namespace)
         resources.append(
             Resource(
@@ -449,10 +462,12 @@ def build(
         namespaces=live.namespaces,
         git_only=live.git_only,
         history=not git.shallow,
+        unrendered=tuple(a["path"] for a in git.apps if a["status"] in ("failed", "not rendered")),
         git_context={kind: tuple(objs) for kind, objs in joined.git_context.items()},
         rejected=rejected,
         timeline=git.timeline,
         managed=managed_by,
         ignored=ignored,
+        origins=origins,
         progress=tuple(p.detail for p in controllers.progress),
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.cli.progress import Advance
-from auditor.mesh.kinds import is_k8s_object, kept, key_of, known_kind
+from auditor.mesh.kinds import is_k8s_object, kept, key_of, known_kind, placed
 from auditor.sources.apps import CHART, App, AppType, Discovery, RepoTree
 from auditor.sources.kustomize import KUSTOMIZATIONS, Closure, closure
 from auditor.sources.render import (
@@ -175,7 +175,8 @@ class _Builder:
             if not (is_k8s_object(data) and kept(data) and known_kind(data) is not None):
                 continue
             where = path or (f"{app.path}/kustomization.yaml" if app.path else "kustomization.yaml")
-            key = key_of(data, default)
+            data = placed(data, default)
+            key = key_of(data)
             if path not in self._documents:
                 self._documents[path] = _by_kind(self.tree.docs.get(path))
             line, name = _locate(self._documents[path].get(key.kind, []), key.name)

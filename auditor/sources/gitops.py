@@ -22,7 +22,7 @@ from codeowners import CodeOwners
 
 from auditor.cli.progress import Advance
 from auditor.errors import InputError, SourceError
-from auditor.mesh.kinds import is_k8s_object, key_of, known_kind
+from auditor.mesh.kinds import is_k8s_object, key_of, known_kind, placed
 from auditor.model import Commit, Manifest, ObjectKey
 from auditor.sources import cache
 from auditor.sources.applied import READ_SUFFIXES, build_apps, tools_signature
@@ -167,7 +167,8 @@ def _build(
         sha = last_commit(path)
         for line, data in entry["docs"]:
             if is_k8s_object(data) and known_kind(data) is not None:
-                docs.append([path, line, key_of(data, namespace), sha, data, app, None])
+                data = placed(data, namespace)
+                docs.append([path, line, key_of(data), sha, data, app, None])
     codeowners_text = _tree_text(commit, CODEOWNERS_PATHS)
     rules = CodeOwners(codeowners_text) if codeowners_text else None
     owners = {}
