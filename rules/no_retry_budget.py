@@ -50,7 +50,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 yield Problem(
                     vs,
                     f"{vs.key} route {i} retries on {','.join(conditions)} but "
-                    f"{', '.join(uncapped)} has no retryBudget or maxRetries",
+                    f"{', '.join(uncapped)} {'have' if len(uncapped) > 1 else 'has'} "
+                    "no retryBudget or maxRetries",
                     f"spec.http[{i}].retries",
                     {**p.evidence(), "uncapped_destinations": uncapped},
                 )

@@ -215,7 +215,9 @@ def build_apps(
             "type": app.type.value,
             "found_by": app.found_by,
             "name": app.name,
-            "namespace": app.target_namespace or app.namespace,
+            "namespace": app.target_namespace
+            or app.namespace
+            or (tree.kustomizations.get(app.path) or {}).get("namespace"),
             "status": "",
             "reason": None,
             "objects": 0,

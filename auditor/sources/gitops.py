@@ -187,6 +187,11 @@ def _build(
             owners[path] = names
         if prow and prow.of(path):
             prow_owners[path] = list(prow.of(path))
+    if rules and owned and not owners:
+        found.notes.append(
+            "CODEOWNERS names no owner for any manifest: each line needs a pattern and an "
+            "owner (`apps/shop/ @acme/shop`)"
+        )
     catalog = [
         [c.name, c.owner, c.kubernetes_id, [list(p) for p in c.selector]]
         for c in components(d for _, d in tree.objects())
