@@ -114,3 +114,42 @@ def test_mass_and_cosmetic_commits_do_not_refresh_a_stale_canary(make_repo, tmp_
         "experimental name (tmp)",
     ]
     assert abort["source"]["path"] == "apps/tmp-abort.yaml"
+
+
+def test_a_shallow_clone_says_so_and_age_rules_do_not_judge(make_repo, tmp_path) -> None:
+    """Without the history, "unchanged for N days" cannot be told: MA306/MA307 do not run
+    (and so resolve nothing), and the scan says why."""
+    import subprocess
+
+    from conftest import CART_VS, dump, live, manifest, scan_json
+
+    origin = make_repo("origin")
+    canary = {
+        **CART_VS,
+        "hosts": ["canary"],
+        "http": [
+            {
+                **CART_VS["http"][0],
+                "fault": {"abort": {"httpStatus": 500, "percentage": {"value": 1}}},
+            }
+        ],
+    }
+    origin.commit(
+        {"a.yaml": manifest("VirtualService", "canary", canary, namespace="shop")},
+        date="2024-01-01T00:00:00+00:00",
+    )
+    origin.commit({"b.yaml": "x: 1\n"}, date="2026-11-01T00:00:00+00:00")
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{origin.path}", str(shallow)], check=True
+    )
+    cluster = dump(tmp_path / "c.yaml", [live("VirtualService", "canary", "shop", canary)])
+    _, full = scan_json("--repo", origin.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    assert "MA307" in {f["rule"] for f in full["findings"]}
+    result, doc = scan_json("--repo", shallow, "--cluster-dump", cluster, "--db", tmp_path / "b.db")
+    assert result.exit_code == 0, result.output
+    assert (
+        "MA307" not in {f["rule"] for f in doc["findings"]} and "MA307" not in doc["scan"]["rules"]
+    )
+    assert any(n.startswith("shallow clone:") for n in doc["scan"]["notes"])
+    assert any(n.startswith("MA307 not run: needs the Git history") for n in doc["scan"]["notes"])

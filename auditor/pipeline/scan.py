@@ -134,6 +134,12 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         memo.save()
     added = _added(req, config, live, now, result.findings) if req.base else None
     not_run = tuple(f"{rule} not run: {why}" for rule, why in result.not_run.items())
+    if git.timeline is not None and git.timeline.missing:
+        gone = sorted(git.timeline.missing)
+        not_run += (
+            f"older revisions of {len(gone)} file(s) are not in this clone (partial or "
+            f"shallow), so their change dates stop there: {', '.join(gone[:5])}",
+        )
     record = store.ScanRecord(
         started_at=started,
         finished_at=clock.stamp(),
