@@ -8,6 +8,8 @@ one equal to none is compared with the nearest declaration, and the drift eviden
 the repo is ambiguous. Rules that judge the repo alone read the declaration applied last
 (the order `kubectl apply -f` uses).
 
+Rollouts and Canaries declared twice count too: a controller would flip between them.
+
 Rationale: Argo CD refuses to sync an app where a resource appears twice, and two apps
 that apply one object fight over it: it flaps between their versions on every sync.
 
@@ -28,7 +30,7 @@ SEVERITY = "high"
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    for r in inventory.resources:
+    for r in (*inventory.resources, *inventory.controller_resources):
         found = inventory.duplicates.get(r.key)
         if not found or r.manifest is None:
             continue

@@ -299,3 +299,19 @@ def test_findings_on_flagger_objects_point_at_the_canary_manifest(tmp_path: Path
     on_vs = [f for f in doc["findings"] if f["name"] == "podinfo" and f["kind"] == "VirtualService"]
     assert on_vs and all(f["source"]["path"] == "apps/podinfo.yaml" for f in on_vs)
     assert all(f["evidence"]["managed_by"] == "Canary test/podinfo" for f in on_vs)
+
+
+def test_a_canary_declared_twice_is_a_duplicate(tmp_path: Path) -> None:
+    repo = _flagger_repo(tmp_path)
+    shutil.copy(
+        FLAGGER / "artifacts" / "examples" / "istio-abtest.yaml", repo.path / "apps" / "abtest.yaml"
+    )
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "a/b test variant")
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "a.db")
+    dup = [f for f in doc["findings"] if f["rule"] == "MA104"]
+    assert [(f["kind"], f["namespace"], f["name"]) for f in dup] == [("Canary", "test", "podinfo")]
+    assert [d["path"] for d in dup[0]["evidence"]["declarations"]] == [
+        "apps/abtest.yaml",
+        "apps/podinfo.yaml",
+    ]

@@ -91,6 +91,8 @@ class Inventory:
     progress: tuple[str, ...] = ()
     # The controller's manifest of each generated object the repo does not declare.
     origins: dict[ObjectKey, Manifest] = field(default_factory=dict)
+    # Controller objects (Rollouts, Canaries) the repo declares twice: judged by MA104 only.
+    controller_resources: tuple[Resource, ...] = ()
     # Objects left out because fields the rules read have the wrong type (see shapes.py).
     rejected: tuple[str, ...] = ()
     timeline: Timeline | None = field(default=None, compare=False)
@@ -322,6 +324,8 @@ class _Joined:
     git_context: dict[str, list[dict[str, Any]]]
     # Controller objects (Rollouts, Canaries) by key, live first, with their manifests.
     controller_objects: dict[str, tuple[dict[str, Any] | None, Manifest | None]]
+    # Every declaration of each controller object in the repo.
+    controller_declared: dict[ObjectKey, list[Manifest]]
 
 
 def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
@@ -338,6 +342,7 @@ def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
             if obj["kind"] in CONTROLLER_KINDS:
                 controllers[str(key_of(obj))] = (obj, None)
     declared: dict[ObjectKey, list[Manifest]] = {}
+    controller_declared: dict[ObjectKey, list[Manifest]] = {}
     git_context: dict[str, list[dict[str, Any]]] = {}
     for manifest in git.manifests:
         key = manifest.key
@@ -346,11 +351,12 @@ def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
             if key.kind in CONTROLLER_KINDS:
                 found, _ = controllers.get(str(key), (None, None))
                 controllers[str(key)] = (found, manifest)
+                controller_declared.setdefault(key, []).append(manifest)
             continue
         if live.namespaces and key.namespace not in live.namespaces:
             continue
         declared.setdefault(key, []).append(manifest)
-    return _Joined(live_audited, context, declared, git_context, controllers)
+    return _Joined(live_audited, context, declared, git_context, controllers, controller_declared)
 
 
 def _drift(
@@ -453,8 +459,18 @@ def build(
                 leads=() if owner else leads(obj, manifest),
             )
         )
+    # A Rollout or Canary declared twice is a duplicate too (Argo CD refuses that app).
+    extra = []
+    for key, found in joined.controller_declared.items():
+        if len(found) > 1:
+            duplicates[key] = tuple(found)
+            obj, _ = joined.controller_objects.get(str(key), (None, None))
+            owner = resolver.resolve(obj, found[-1], key.namespace)
+            state = SyncState.GIT_ONLY if obj is None else SyncState.IN_SYNC
+            extra.append(Resource(key, state, obj, found[-1], owner=owner))
     return Inventory(
         resources=tuple(resources),
+        controller_resources=tuple(extra),
         context={kind: tuple(objs) for kind, objs in joined.context.items()},
         clock=Clock(now),
         duplicates=duplicates,

@@ -126,7 +126,9 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     clean = CleanInputs.for_scan(live, git)
     inventory = build(live, git, config.owner_keys, now, config.ignore, clean.known)
     clean.remember(not inventory.rejected)
-    memo = RuleMemo.for_scan(live, git, config.owner_keys, inventory.resources)
+    memo = RuleMemo.for_scan(
+        live, git, config.owner_keys, inventory.resources + inventory.controller_resources
+    )
     result = engine.run(inventory, config, live.cluster, memo, git.text)
     if git.timeline is not None:
         git.timeline.save()
