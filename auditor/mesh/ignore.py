@@ -23,6 +23,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.model import ObjectKey
+from auditor.validate import entries
 
 _KEYS = ("group", "kind", "name", "namespace", "json-pointers", "managed-fields-managers")
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -59,18 +60,8 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 
 def config_rules(raw: Any, where: str) -> tuple[IgnoreRule, ...]:
     """`ignore-differences:` of the config, validated (an error names the entry)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise InputError(f"{where}: expected a list")
     rules = []
-    for i, entry in enumerate(raw):
-        at = f"{where}[{i}]"
-        if not isinstance(entry, dict):
-            raise InputError(f"{at}: expected a mapping")
-        unknown = sorted(set(entry) - set(_KEYS))
-        if unknown:
-            raise InputError(f"{at}: unknown key {unknown[0]!r} (allowed: {', '.join(_KEYS)})")
+    for i, (at, entry) in enumerate(entries(raw, where, _KEYS, "rules")):
         for key in ("group", "kind", "name", "namespace"):
             if key in entry and not isinstance(entry[key], str):
                 raise InputError(f"{at}.{key}: expected a string")

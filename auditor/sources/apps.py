@@ -22,6 +22,7 @@ import yaml
 from auditor.errors import InputError
 from auditor.mesh.ignore import argo_rules, encode
 from auditor.sources.kustomize import kustomization_file, referenced_folders
+from auditor.validate import entries
 
 CHART = "Chart.yaml"
 _NOT_APPLIED = "no Argo CD Application or Flux object in this repo applies it"
@@ -505,20 +506,8 @@ _CONFIG_KEYS = (
 
 def config_apps(raw: Any, where: str) -> list[App]:
     """`apps:` from `.mesh-audit.yaml`: declared apps, each replacing any found at its path."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise InputError(f"{where}: expected a list of apps")
     apps = []
-    for i, entry in enumerate(raw):
-        at = f"{where}[{i}]"
-        if not isinstance(entry, dict):
-            raise InputError(f"{at}: expected a mapping with path and type")
-        unknown = sorted(set(entry) - set(_CONFIG_KEYS))
-        if unknown:
-            raise InputError(
-                f"{at}: unknown key {unknown[0]!r} (allowed: {', '.join(_CONFIG_KEYS)})"
-            )
+    for i, (at, entry) in enumerate(entries(raw, where, _CONFIG_KEYS, "apps")):
         folder = _folder(entry.get("path"))
         if folder is None:
             raise InputError(f"{at}.path: expected a folder inside the repo")
