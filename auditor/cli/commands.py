@@ -26,6 +26,7 @@ from auditor.cli.options import (
     is_console_script,
     namespaces_option_value,
     output_format,
+    repo_options,
     timeout_option,
 )
 from auditor.cli.progress import counter
@@ -136,21 +137,7 @@ def _scan(
 
 
 @cli.command()
-@click.option(
-    "--repo",
-    default=".",
-    show_default=True,
-    envvar="MESH_AUDIT_REPO",
-    help="GitOps repo: a local checkout or a clone URL (cloned into the cache).",
-)
-@click.option("--ref", help="Commit, branch or tag to read [default: HEAD].")
-@click.option(
-    "--path",
-    "paths",
-    multiple=True,
-    help="Only apps (and plain manifests) under this folder, or defined by Argo CD/Flux "
-    "objects under it (repeatable).",
-)
+@repo_options
 @click.option(
     "--no-cluster",
     is_flag=True,
@@ -173,11 +160,6 @@ def _scan(
     "--cluster-name", help="Name the cluster in the store [default: context or dump name]."
 )
 @db_option
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file [default: .mesh-audit.yaml at the repo root, if any].",
-)
 @click.option(
     "-o",
     "--format",
@@ -399,16 +381,7 @@ def rules_command(rule: str | None, fmt: str | None) -> None:
 
 
 @cli.command(name="apps")
-@click.option(
-    "--repo", default=".", show_default=True, envvar="MESH_AUDIT_REPO", help="GitOps repo."
-)
-@click.option("--ref", help="Commit, branch or tag to read [default: HEAD].")
-@click.option("--path", "paths", multiple=True, help="Only apps under this folder (repeatable).")
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file [default: .mesh-audit.yaml at the repo root, if any].",
-)
+@repo_options
 @format_option
 @debug_option
 def apps_command(

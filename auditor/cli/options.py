@@ -215,6 +215,30 @@ def complete_contexts(ctx: click.Context, incomplete: str) -> list[CompletionIte
     return [CompletionItem(n) for n in names if n.startswith(incomplete)]
 
 
+repo_options = compose(
+    click.option(
+        "--repo",
+        default=".",
+        show_default=True,
+        envvar="MESH_AUDIT_REPO",
+        help="GitOps repo: a local checkout or a clone URL (cloned into the cache).",
+    ),
+    click.option("--ref", help="Commit, branch or tag to read [default: HEAD]."),
+    click.option(
+        "--path",
+        "paths",
+        multiple=True,
+        help="Only apps (and plain manifests) under this folder, or defined by Argo CD/Flux "
+        "objects under it (repeatable).",
+    ),
+    click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Config file [default: .mesh-audit.yaml at the repo root, if any].",
+    ),
+)
+
+
 def namespaces_option_value(namespaces: tuple[str, ...], all_namespaces: bool) -> tuple[str, ...]:
     if namespaces and all_namespaces:
         raise click.UsageError("-n/--namespace and -A/--all-namespaces cannot be combined")
