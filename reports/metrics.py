@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Sequence
@@ -95,7 +96,7 @@ def _group(name: str, value: str) -> str:
     """A grouping label as URL path segments; the Pushgateway's `@base64` form when the
     value is empty or holds a `/`."""
     if value and "/" not in value:
-        return f"{name}/{urllib.request.quote(value, safe='')}"
+        return f"{name}/{urllib.parse.quote(value, safe='')}"
     encoded = base64.urlsafe_b64encode(value.encode()).decode()
     return f"{name}@base64/{encoded or '='}"
 

@@ -49,10 +49,10 @@ def findings(console: Console, rows: Sequence[dict[str, Any]], wide: bool = Fals
             f"[bold]{escape(owner or NO_OWNER)}[/]" + (f" [dim]({source})[/]" if owner else ""),
             align="left",
         )
-        for (kind, namespace, name), found in groupby(
+        for (kind, namespace, name), run in groupby(
             group, key=lambda r: (r["kind"], r["namespace"], r["name"])
         ):
-            found = list(found)
+            found = list(run)
             head = Text(f"{kind} {namespace}/{name}", style="bold", no_wrap=True)
             head.append(f"  {_where(found[0])}", style="dim")
             console.print(head, overflow="ignore", crop=False)

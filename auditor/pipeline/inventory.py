@@ -243,8 +243,8 @@ class Inventory:
         """When the resource last meaningfully changed: its Git history when it has a
         manifest, else the newest managedFields time, else its creationTimestamp."""
         meta = (resource.live or {}).get("metadata") or {}
-        times = [
-            f.get("time")
+        times: list[str] = [
+            f["time"]
             for f in meta.get("managedFields") or []
             if isinstance(f, dict) and isinstance(f.get("time"), str)
         ]
@@ -396,7 +396,9 @@ def build(
     namespaces.update({n["metadata"]["name"]: n for n in joined.context.get("Namespace", [])})
     resolver = OwnerResolver(owner_keys, namespaces, git.codeowners, git.owners_files, git.catalog)
     objects = [
-        o if o is not None else m.obj for o, m in joined.controller_objects.values() if o or m
+        o if o is not None else m.obj  # type: ignore[union-attr]  # `if o or m`
+        for o, m in joined.controller_objects.values()
+        if o or m
     ]
     controllers = Controllers(
         [o for o in objects if o["kind"] == "Rollout"],

@@ -179,7 +179,7 @@ class _Finder:
     def argo_app(self, doc: dict[str, Any], where: str) -> None:
         spec = _mapping(doc.get("spec"))
         name = _str(doc["metadata"].get("name"))
-        sources = (
+        sources: Any = (
             spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source")]
         )
         sources = [s for s in sources if isinstance(s, dict)]

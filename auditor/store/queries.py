@@ -36,7 +36,7 @@ def _last_scans(db: Database) -> dict[str, dict[str, Any]]:
 def ticket_candidates(path: Path, period: str, clusters: Sequence[str] = ()) -> TicketInputs:
     """Active findings (open or ticketed) by cluster, then resource, with the inputs above."""
     with session(path) as db:
-        if not db["tickets"].exists():
+        if not db.table("tickets").exists():
             raise SourceError(f"{path} predates tickets: run `mesh-audit scan` once to migrate it")
         where, args = [f"status IN ({', '.join('?' * len(TO_FIX))})"], list(TO_FIX)
         if clusters:
@@ -76,7 +76,7 @@ def record_tickets(
     meanwhile keeps the status it really has; their fingerprints are returned."""
     skipped = []
     with session(path, write=True, lock_timeout=lock_timeout) as db:
-        db["tickets"].upsert_all(
+        db.table("tickets").upsert_all(
             [{k: v for k, v in t.items() if k != "new"} for t in tickets], pk="key"
         )
         events = []
@@ -98,7 +98,7 @@ def record_tickets(
                 ).rowcount
                 if not kept and fingerprint in new:
                     skipped.append(fingerprint)
-        db["finding_events"].insert_all(events)
+        db.table("finding_events").insert_all(events)
         if before_commit is not None:
             before_commit()
     return skipped
@@ -171,7 +171,7 @@ def history(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """All findings, all status events (oldest first) and each cluster's last scan."""
     with session(path) as db:
-        if not db["finding_events"].exists():
+        if not db.table("finding_events").exists():
             raise SourceError(f"{path} predates history: run `mesh-audit scan` once to migrate it")
         return (
             list(db.query("SELECT * FROM findings")),

@@ -16,7 +16,7 @@ TO_FIX = (Status.OPEN.value, Status.TICKETED.value)
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["scans"].create(
+    db.table("scans").create(
         {
             "id": int,
             "started_at": str,
@@ -41,7 +41,7 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["findings"].create(
+    db.table("findings").create(
         {
             "fingerprint": str,
             "rule": str,
@@ -70,31 +70,31 @@ def m001_initial(db: Database) -> None:
         pk="fingerprint",
         foreign_keys=[("first_scan_id", "scans", "id"), ("last_scan_id", "scans", "id")],
     )
-    db["findings"].create_index(["cluster", "status"])
-    db["findings"].create_index(["owner"])
-    db["sightings"].create(
+    db.table("findings").create_index(["cluster", "status"])
+    db.table("findings").create_index(["owner"])
+    db.table("sightings").create(
         {"scan_id": int, "fingerprint": str, "severity": str, "message": str},
         pk=("scan_id", "fingerprint"),
         foreign_keys=[("scan_id", "scans", "id"), ("fingerprint", "findings", "fingerprint")],
     )
-    db["sightings"].create_index(["fingerprint"])
+    db.table("sightings").create_index(["fingerprint"])
 
 
 @migrations()
 def m002_waivers(db: Database) -> None:
     """Findings can be waived (status `waived`) with a reason, an expiry and a ticket."""
     for column in ("waiver_reason", "waiver_expires", "waiver_ticket"):
-        db["findings"].add_column(column, str)
-    db["scans"].add_column("waived", int)
+        db.table("findings").add_column(column, str)
+    db.table("scans").add_column("waived", int)
 
 
 @migrations()
 def m003_lifecycle(db: Database) -> None:
     """Tickets, retirement and a history of every status change."""
-    db["findings"].add_column("ticket_key", str)
-    db["findings"].add_column("source_author", str)
-    db["findings"].add_column("retire_branch", str)
-    db["finding_events"].create(
+    db.table("findings").add_column("ticket_key", str)
+    db.table("findings").add_column("source_author", str)
+    db.table("findings").add_column("retire_branch", str)
+    db.table("finding_events").create(
         {
             "id": int,
             "fingerprint": str,
@@ -107,8 +107,8 @@ def m003_lifecycle(db: Database) -> None:
         pk="id",
         foreign_keys=[("fingerprint", "findings", "fingerprint")],
     )
-    db["finding_events"].create_index(["fingerprint"])
-    db["tickets"].create(
+    db.table("finding_events").create_index(["fingerprint"])
+    db.table("tickets").create(
         {
             "key": str,
             "owner": str,
@@ -155,7 +155,7 @@ def m004_store_safety(db: Database) -> None:
             events.append(event(fp, None, gone, "open", f["status"], "not seen"))
         else:
             events.append(event(fp, f["first_scan_id"], f["first_seen"], None, f["status"], note))
-    db["finding_events"].insert_all(events)
+    db.table("finding_events").insert_all(events)
 
 
 SEVERITY_RANK = "CASE severity " + " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity) + " END"
@@ -190,12 +190,12 @@ VIEWS = {
 @migrations()
 def m005_review(db: Database) -> None:
     """Field-precise locations, links Datasette can follow, and views for the review."""
-    db["findings"].add_column("source_column", int)
-    db["findings"].add_column("source_end_line", int)
-    db["finding_events"].add_foreign_key("scan_id", "scans", "id")
-    db["findings"].add_foreign_key("ticket_key", "tickets", "key")
-    db["finding_events"].create_index(["scan_id"])
-    db["tickets"].add_column("clusters", str)
+    db.table("findings").add_column("source_column", int)
+    db.table("findings").add_column("source_end_line", int)
+    db.table("finding_events").add_foreign_key("scan_id", "scans", "id")
+    db.table("findings").add_foreign_key("ticket_key", "tickets", "key")
+    db.table("finding_events").create_index(["scan_id"])
+    db.table("tickets").add_column("clusters", str)
     for name, sql in VIEWS.items():
         db.create_view(name, " ".join(sql.split()))
 
@@ -203,7 +203,7 @@ def m005_review(db: Database) -> None:
 @migrations()
 def m006_apps(db: Database) -> None:
     """Each scan keeps the apps it rendered or read (path, type, status, object count)."""
-    db["scans"].add_column("apps", str)
+    db.table("scans").add_column("apps", str)
 
 
 def event(

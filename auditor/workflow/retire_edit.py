@@ -14,7 +14,7 @@ import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -55,7 +55,7 @@ def _identity(doc: Any, default_namespace: str) -> Target | None:
     return key.kind, key.namespace, key.name
 
 
-def _is_list(doc: Any) -> bool:
+def _is_list(doc: Any) -> TypeGuard[dict[str, Any]]:
     return (
         isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list)
     )
