@@ -13,11 +13,10 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import atomic
+from auditor import atomic, clock
 from auditor.errors import SourceError
 
 PUSH_TIMEOUT = 10.0
@@ -48,8 +47,7 @@ def render(cluster: str, scan: dict[str, Any] | None, rows: Sequence[dict[str, A
         [(_labels(cluster=cluster), int(ok))],
     )
     if scan is not None:
-        start = datetime.fromisoformat(scan["started_at"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat(scan["finished_at"].replace("Z", "+00:00"))
+        start, end = clock.parse(scan["started_at"]), clock.parse(scan["finished_at"])
         metric(
             "mesh_audit_scan_duration_seconds",
             "gauge",

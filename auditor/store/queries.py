@@ -11,7 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from auditor.errors import SourceError
-from auditor.model import ACTIVE
+from auditor.model import ACTIVE, Status
 from auditor.store.schema import TO_FIX, event
 from auditor.store.session import session
 
@@ -84,17 +84,17 @@ def record_tickets(
             new = set(t["new"])
             for fingerprint in json.loads(t["fingerprints"]):
                 moved = db.conn.execute(
-                    "UPDATE findings SET status = 'ticketed', ticket_key = ? "
-                    "WHERE fingerprint = ? AND status = 'open'",
-                    [t["key"], fingerprint],
+                    "UPDATE findings SET status = ?, ticket_key = ? "
+                    "WHERE fingerprint = ? AND status = ?",
+                    [Status.TICKETED.value, t["key"], fingerprint, Status.OPEN.value],
                 ).rowcount
                 if moved:
-                    events.append(event(fingerprint, None, now, "open", "ticketed", t["key"]))
+                    before, after = Status.OPEN.value, Status.TICKETED.value
+                    events.append(event(fingerprint, None, now, before, after, t["key"]))
                     continue
                 kept = db.conn.execute(
-                    "UPDATE findings SET ticket_key = ? WHERE fingerprint = ? "
-                    "AND status = 'ticketed'",
-                    [t["key"], fingerprint],
+                    "UPDATE findings SET ticket_key = ? WHERE fingerprint = ? AND status = ?",
+                    [t["key"], fingerprint, Status.TICKETED.value],
                 ).rowcount
                 if not kept and fingerprint in new:
                     skipped.append(fingerprint)

@@ -141,6 +141,7 @@ def m004_store_safety(db: Database) -> None:
         for r in db.query("SELECT fingerprint FROM finding_events WHERE from_status IS NULL")
     }
     note = "first seen (before the history was kept)"
+    OPEN = Status.OPEN.value
     events = []
     for f in db.query("SELECT * FROM findings"):
         fp = f["fingerprint"]
@@ -150,38 +151,38 @@ def m004_store_safety(db: Database) -> None:
             before = earliest[fp]["from_status"]
             events.append(event(fp, f["first_scan_id"], f["first_seen"], None, before, note))
         elif f["status"] in (Status.RESOLVED, Status.RETIRED):
-            events.append(event(fp, f["first_scan_id"], f["first_seen"], None, "open", note))
+            events.append(event(fp, f["first_scan_id"], f["first_seen"], None, OPEN, note))
             gone = f["resolved_at"] or f["last_seen"]
-            events.append(event(fp, None, gone, "open", f["status"], "not seen"))
+            events.append(event(fp, None, gone, OPEN, f["status"], "not seen"))
         else:
             events.append(event(fp, f["first_scan_id"], f["first_seen"], None, f["status"], note))
     db.table("finding_events").insert_all(events)
 
 
 SEVERITY_RANK = "CASE severity " + " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity) + " END"
+_TO_FIX_IN = "IN (" + ", ".join(f"'{s}'" for s in TO_FIX) + ")"
+_PER_STATUS = ", ".join(f"SUM(status = '{s}') AS {s}" for s in Status)
 VIEWS = {
     "active_findings": f"""
         SELECT fingerprint, cluster, owner, severity, {SEVERITY_RANK} AS severity_rank, rule,
                rule_name, kind, namespace, name, status, ticket_key, first_seen, last_seen,
                CAST(julianday(last_seen) - julianday(first_seen) AS INTEGER) AS age_days,
                source_path, source_line, message, evidence
-        FROM findings WHERE status IN ('open', 'ticketed')""",
+        FROM findings WHERE status {_TO_FIX_IN}""",
     "findings_by_owner": f"""
         SELECT cluster, COALESCE(owner, '(no owner)') AS owner,
-               SUM(status IN ('open', 'ticketed')) AS active,
-               SUM(status = 'open') AS open, SUM(status = 'ticketed') AS ticketed,
-               SUM(status = 'waived') AS waived, SUM(status = 'resolved') AS resolved,
-               SUM(status = 'retired') AS retired,
-               MAX(CASE WHEN status IN ('open', 'ticketed') THEN {SEVERITY_RANK} END)
+               SUM(status {_TO_FIX_IN}) AS active, {_PER_STATUS},
+               MAX(CASE WHEN status {_TO_FIX_IN} THEN {SEVERITY_RANK} END)
                    AS worst_active_rank,
-               MIN(CASE WHEN status IN ('open', 'ticketed') THEN first_seen END)
+               MIN(CASE WHEN status {_TO_FIX_IN} THEN first_seen END)
                    AS oldest_active_since
         FROM findings GROUP BY cluster, COALESCE(owner, '(no owner)')""",
-    "scan_history": """
+    "scan_history": f"""
         SELECT id, cluster, origin, finished_at, repo, "commit", complete, resources,
                findings, new, reopened, resolved, waived,
                (SELECT COUNT(*) FROM sightings s JOIN findings f USING (fingerprint)
-                 WHERE s.scan_id = scans.id AND f.severity IN ('high', 'critical'))
+                 WHERE s.scan_id = scans.id
+                   AND f.severity IN ('{Severity.HIGH}', '{Severity.CRITICAL}'))
                  AS high_or_critical
         FROM scans""",
 }

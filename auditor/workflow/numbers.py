@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 from statistics import mean, median
 from typing import Any
 
 from auditor import clock, store
-from auditor.model import Severity
+from auditor.model import Severity, Status, label
 from auditor.workflow.weblink import blob_url
 
 OPEN = store.TO_FIX
-DONE = ("resolved", "retired")
+DONE = (Status.RESOLVED.value, Status.RETIRED.value)
 TREND_MONTHS = 12
 
 
@@ -45,8 +44,7 @@ def _months(first: str, last: str) -> list[str]:
 
 
 def _days(start: str, end: str) -> float:
-    parse = lambda v: datetime.fromisoformat(v.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds() / 86400
+    return (clock.parse(end) - clock.parse(start)).total_seconds() / 86400
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def _item(row: dict[str, Any], end: str, scans: dict[str, dict[str, Any]]) -> di
         "rule": row["rule"],
         "severity": row["severity"],
         "cluster": row["cluster"],
-        "resource": f"{row['kind']} {row['namespace']}/{row['name']}",
+        "resource": label(row["kind"], row["namespace"], row["name"]),
         "owner": row["owner"],
         "first_seen": row["first_seen"],
         "age_days": int(_days(row["first_seen"], end)),
@@ -145,7 +143,7 @@ def _counts(in_month: list[dict[str, Any]], at_end: dict[str, str]) -> dict[str,
     for fp, status in at_end.items():
         if status in OPEN:
             counts["open"].add(fp)
-        elif status == "waived":
+        elif status == Status.WAIVED:
             counts["waived"].add(fp)
     return counts
 

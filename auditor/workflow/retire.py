@@ -33,7 +33,7 @@ import yaml
 
 from auditor import store
 from auditor.errors import InputError, SourceError
-from auditor.model import ISTIO_GROUP
+from auditor.model import ISTIO_GROUP, label
 from auditor.sources.gitops import redact
 from auditor.sources.kustomize import KUSTOMIZATIONS, repo_path
 from auditor.workflow.retire_edit import (
@@ -99,9 +99,8 @@ class Retirement:
     def describe(self) -> str:
         rules = ", ".join(f"{f['rule']} {f['rule_name']}" for f in self.findings)
         owner = self.owner or "none"
-        return (
-            f"{self.kind} {self.namespace}/{self.name} (owner {owner}; {rules}) on {self.cluster}"
-        )
+        resource = label(self.kind, self.namespace, self.name)
+        return f"{resource} (owner {owner}; {rules}) on {self.cluster}"
 
 
 @dataclass(frozen=True)
