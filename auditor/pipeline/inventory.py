@@ -385,7 +385,9 @@ def build(
     its owner (first hit of the owner chain; for generated objects, through the object
     that generates them). The last declaration of an object declared twice is the one
     compared with the cluster. Objects whose fields have the wrong type are left out
-    (shapes.py), unless `screened` says these very inputs were found clean before."""
+    (shapes.py), unless `screened` says these very inputs were found clean before.
+    Declarations outside a `-n` scan's namespaces are dropped, and a declared object
+    whose kind the cluster would not list is `unknown`, not `git-only`."""
     rejected: tuple[str, ...] = ()
     if not screened:
         live, git, rejected = shapes.screen(live, git)

@@ -16,6 +16,7 @@ TO_FIX = (Status.OPEN.value, Status.TICKETED.value)
 
 @migrations()
 def m001_initial(db: Database) -> None:
+    """Scans, findings (one row per fingerprint) and sightings (which scan saw which)."""
     db.table("scans").create(
         {
             "id": int,
