@@ -27,6 +27,12 @@ def now() -> datetime:
         raise InputError(f"MESH_AUDIT_NOW: not an ISO timestamp: {fixed!r}") from None
 
 
+def iso(when: datetime) -> str:
+    """A moment as the database stores it (UTC, seconds, `Z`): such strings sort in time
+    order, which the queries rely on."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def stamp() -> str:
-    """Now as stored in the database: UTC, seconds, `Z`."""
-    return now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Now as stored in the database."""
+    return iso(now())

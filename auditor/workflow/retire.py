@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from auditor import store
+from auditor import clock, store
 from auditor.errors import InputError, SourceError
 from auditor.model import ISTIO_GROUP, label
 from auditor.sources.gitops import redact
@@ -122,7 +122,7 @@ def plan(
     lock_timeout: float | None = None,
 ) -> list[Retirement]:
     """Resources due for retirement, by cluster, then kind, namespace and name."""
-    cutoff = (now - timedelta(days=grace_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cutoff = clock.iso(now - timedelta(days=grace_days))
     rows, contexts = store.retire_candidates(db, rules, cutoff, clusters, lock_timeout)
     unknown = [c for c in clusters if c not in contexts]
     if unknown:
