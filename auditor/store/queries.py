@@ -113,12 +113,11 @@ def retire_candidates(
 ) -> tuple[list[dict[str, Any]], dict[str, str | None]]:
     """Active, unwaived findings of `rules` first seen by `cutoff` (of `clusters`, default
     all), and each cluster's kubeconfig context as its latest scan recorded it."""
-    marks = ", ".join("?" * len(rules))
     sql = (
-        "SELECT * FROM findings WHERE status IN ('open', 'ticketed') "
-        f"AND rule IN ({marks}) AND first_seen <= ?"
+        f"SELECT * FROM findings WHERE status IN ({', '.join('?' * len(TO_FIX))}) "
+        f"AND rule IN ({', '.join('?' * len(rules))}) AND first_seen <= ?"
     )
-    args: list[Any] = [*rules, cutoff]
+    args: list[Any] = [*TO_FIX, *rules, cutoff]
     if clusters:
         sql += f" AND cluster IN ({', '.join('?' * len(clusters))})"
         args += clusters
