@@ -59,6 +59,11 @@ class OwnerSource(StrEnum):
     BACKSTAGE = "backstage"
 
 
+def label(kind: str, namespace: str, name: str) -> str:
+    """How a resource is named to people, everywhere: `Kind namespace/name`."""
+    return f"{kind} {namespace}/{name}"
+
+
 class ObjectKey(NamedTuple):
     """Identity of a resource: the join key between cluster and Git. A tuple, so hashing
     and ordering (done ~10^5 times per scan) stay in C."""
@@ -69,7 +74,7 @@ class ObjectKey(NamedTuple):
     name: str
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.namespace}/{self.name}"
+        return label(self.kind, self.namespace, self.name)
 
 
 @dataclass(frozen=True)

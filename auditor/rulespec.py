@@ -13,11 +13,14 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.model import Problem, Severity
 
-Check = Callable[[Any, Mapping[str, Any]], Iterator[Problem]]
+if TYPE_CHECKING:  # the pipeline imports the rules: no cycle at run time
+    from auditor.pipeline.inventory import Inventory
+
+Check = Callable[["Inventory", Mapping[str, Any]], Iterator[Problem]]
 
 
 @dataclass(frozen=True)

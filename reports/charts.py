@@ -41,6 +41,10 @@ def bar_chart(
     y_label: str,
     stacked: bool,
 ) -> Markup:
+    """One SVG bar chart: a group of bars per category, one bar per series, or one stacked
+    bar when `stacked`; the y axis runs from 0 to the first round tick at or above the
+    tallest bar. Text is escaped; each bar has a tooltip with its category, series and
+    value."""
     totals = [
         sum(s.values[i] for s in series)
         if stacked

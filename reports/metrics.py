@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import atomic
+from auditor import atomic, clock
 from auditor.errors import SourceError
 
 PUSH_TIMEOUT = 10.0
@@ -47,8 +47,7 @@ def render(cluster: str, scan: dict[str, Any] | None, rows: Sequence[dict[str, A
         [(_labels(cluster=cluster), int(ok))],
     )
     if scan is not None:
-        start = datetime.fromisoformat(scan["started_at"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat(scan["finished_at"].replace("Z", "+00:00"))
+        start, end = clock.parse(scan["started_at"]), clock.parse(scan["finished_at"])
         metric(
             "mesh_audit_scan_duration_seconds",
             "gauge",
@@ -95,7 +94,7 @@ def _group(name: str, value: str) -> str:
     """A grouping label as URL path segments; the Pushgateway's `@base64` form when the
     value is empty or holds a `/`."""
     if value and "/" not in value:
-        return f"{name}/{urllib.request.quote(value, safe='')}"
+        return f"{name}/{urllib.parse.quote(value, safe='')}"
     encoded = base64.urlsafe_b64encode(value.encode()).decode()
     return f"{name}@base64/{encoded or '='}"
 

@@ -16,11 +16,11 @@ from reports.charts import Series, bar_chart
 
 COLUMNS = ("new", "resolved", "retired", "open", "waived")
 SEVERITY_COLORS = {
-    "critical": "#8e1b1b",
-    "high": "#d64545",
-    "medium": "#f0b429",
-    "low": "#4098d7",
-    "info": "#9aa5b1",
+    Severity.CRITICAL: "#8e1b1b",
+    Severity.HIGH: "#d64545",
+    Severity.MEDIUM: "#f0b429",
+    Severity.LOW: "#4098d7",
+    Severity.INFO: "#9aa5b1",
 }
 _ENV = Environment(
     loader=PackageLoader("reports", "templates"),
@@ -123,7 +123,7 @@ def html(r: Any) -> str:
         [
             Series(
                 sev.value,
-                SEVERITY_COLORS[sev.value],
+                SEVERITY_COLORS[sev],
                 [p[sev.value] for p in fleet.trend_by_severity],
             )
             for sev in reversed(Severity)

@@ -13,10 +13,17 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from auditor.model import Severity, Status, label
 from auditor.rulespec import Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
 _URL = re.compile(r"^(https?|ssh|git)://")
 
 
@@ -30,7 +37,7 @@ def _region(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _result(row: dict[str, Any]) -> dict[str, Any]:
-    resource = f"{row['kind']} {row['namespace']}/{row['name']}"
+    resource = label(row["kind"], row["namespace"], row["name"])
     result: dict[str, Any] = {
         "ruleId": row["rule"],
         "level": _LEVEL[row["severity"]],
@@ -52,7 +59,7 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
             "region": _region(row),
         }
     result["locations"] = [location]
-    if row["status"] == "waived":
+    if row["status"] == Status.WAIVED:
         result["suppressions"] = [
             {
                 "kind": "external",
@@ -70,7 +77,7 @@ def _rule(rule: Rule, docs_url: str | None) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.doc},
         "help": {"text": rule.doc, "markdown": f"**{rule.id} {rule.name}**\n\n{rule.doc}"},
-        "defaultConfiguration": {"level": _LEVEL[rule.severity.value]},
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
     }
     if docs_url:
         doc["helpUri"] = (

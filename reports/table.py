@@ -12,20 +12,26 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from auditor.model import Severity
+from auditor.model import Severity, Status, label
 from reports.order import sort_rows
 
-_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
 NO_OWNER = "(no owner)"
 
 
 def _status(row: dict[str, Any]) -> str:
-    if row["status"] == "waived":
+    if row["status"] == Status.WAIVED:
         return f"[dim]waived until {row['waiver_expires']}[/]"
-    if row["status"] in ("resolved", "retired"):
+    if row["status"] in (Status.RESOLVED, Status.RETIRED):
         return f"{row['status']} {(row['resolved_at'] or '')[:10]}"
     since = f"since {(row['first_seen'] or '')[:10]}"
-    return f"ticketed {since}" if row["status"] == "ticketed" else f"open {since}"
+    return f"ticketed {since}" if row["status"] == Status.TICKETED else f"open {since}"
 
 
 def _where(row: dict[str, Any]) -> str:
@@ -49,11 +55,12 @@ def findings(console: Console, rows: Sequence[dict[str, Any]], wide: bool = Fals
             f"[bold]{escape(owner or NO_OWNER)}[/]" + (f" [dim]({source})[/]" if owner else ""),
             align="left",
         )
-        for (kind, namespace, name), found in groupby(
+        for (kind, namespace, name), run in groupby(
             group, key=lambda r: (r["kind"], r["namespace"], r["name"])
         ):
-            found = list(found)
-            head = Text(f"{kind} {namespace}/{name}", style="bold", no_wrap=True)
+            found = list(run)
+            resource = label(kind, namespace, name)
+            head = Text(resource, style="bold", no_wrap=True)
             head.append(f"  {_where(found[0])}", style="dim")
             console.print(head, overflow="ignore", crop=False)
             table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 2))
@@ -64,7 +71,7 @@ def findings(console: Console, rows: Sequence[dict[str, Any]], wide: bool = Fals
             if wide:
                 table.add_column(no_wrap=True)
             for r in found:
-                message = r["message"].removeprefix(f"{kind} {namespace}/{name} ")
+                message = r["message"].removeprefix(f"{resource} ")
                 cells = [
                     f"[{_STYLE[r['severity']]}]{r['severity']}[/]",
                     r["rule"] if not wide else f"{r['rule']} {r['rule_name']}",
@@ -98,11 +105,11 @@ def scan_summary(
         f"{escape(scan['repo'])}@{(scan['commit'] or '')[:12]}: {state}; "
         f"{scan['resources']} resources, {len(scan.get('apps') or [])} app(s)"
     )
-    counting = [r for r in rows if r["status"] != "waived"]
+    counting = [r for r in rows if r["status"] != Status.WAIVED]
     if rows:
         by_severity = Counter(r["severity"] for r in counting)
         severities = ", ".join(
-            f"[{_STYLE[s.value]}]{s.value} {by_severity[s.value]}[/]"
+            f"[{_STYLE[s]}]{s.value} {by_severity[s.value]}[/]"
             for s in reversed(Severity)
             if by_severity[s.value]
         )
@@ -196,7 +203,7 @@ def retirements(console: Console, docs: Sequence[dict[str, Any]]) -> None:
     for d in docs:
         out.add_row(
             d["action"],
-            f"{d['kind']} {d['namespace']}/{d['name']}",
+            label(d["kind"], d["namespace"], d["name"]),
             d["owner"] or NO_OWNER,
             ", ".join(f["rule"] for f in d["findings"]),
             d["command"] or d["path"] or "",

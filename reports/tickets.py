@@ -13,10 +13,11 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from auditor.model import ISTIO_GROUP, Severity
+from auditor import clock
+from auditor.model import ISTIO_GROUP, Severity, label
 from auditor.pipeline.waivers import ANNOTATION
 from auditor.workflow.retire import DEFAULT_RULES as RETIRE_RULES
 from auditor.workflow.weblink import blob_url
@@ -25,11 +26,11 @@ MARKER = "<!-- mesh-audit-ticket: {key} -->"
 LABEL = "mesh-audit"
 WAIVE_DAYS = 90
 _PRIORITY = {
-    "critical": "Highest",
-    "high": "High",
-    "medium": "Medium",
-    "low": "Low",
-    "info": "Lowest",
+    Severity.CRITICAL: "Highest",
+    Severity.HIGH: "High",
+    Severity.MEDIUM: "Medium",
+    Severity.LOW: "Low",
+    Severity.INFO: "Lowest",
 }
 
 # The outline: a block is (kind, payload); inline pieces are plain strings or
@@ -45,7 +46,7 @@ def slug(text: str) -> str:
 def _days(since: str | None, today: date) -> int:
     if not since:
         return 0
-    return (today - datetime.fromisoformat(since.replace("Z", "+00:00")).date()).days
+    return (today - clock.parse(since).date()).days
 
 
 def _value(value: Any) -> str:
@@ -170,7 +171,7 @@ def _resource_blocks(ctx: _Context, rows: list[dict[str, Any]]) -> list[Block]:
     else:
         where = ["Live only: no manifest in the GitOps repo."]
     return [
-        ("h3", f"{kind} {ns}/{name}"),
+        ("h3", label(kind, ns, name)),
         ("p", where),
         *_findings(ctx, rows),
         *_to_fix(rows, kubectl, resource),
@@ -304,7 +305,7 @@ def jira_wiki(ticket: Any, fixes: Mapping[str, str], today: date) -> str:
 
 def priority(ticket: Any) -> str:
     worst = max((Severity(r["severity"]) for r in ticket.rows), key=lambda s: s.rank)
-    return _PRIORITY[worst.value]
+    return _PRIORITY[worst]
 
 
 def labels(ticket: Any) -> list[str]:

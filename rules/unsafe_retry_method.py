@@ -50,7 +50,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             if p.attempts > 0 and unsafe:
                 yield Problem(
                     vs,
-                    f"{vs.key} route {i} only serves {'/'.join(sorted(set().union(*allowed)))} "
+                    f"{vs.key} route {i} only serves {'/'.join(sorted(set().union(*allowed)))} "  # type: ignore[arg-type]
                     f"but retries on {','.join(unsafe)}",
                     f"spec.http[{i}].retries" if p.explicit else f"spec.http[{i}]",
                     {**p.evidence(), "unsafe_conditions": unsafe},

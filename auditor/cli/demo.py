@@ -9,12 +9,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
+from auditor import clock
 from auditor.errors import InputError
 
 
@@ -42,7 +42,7 @@ def build_demo(directory: Path | None) -> Example:
             dest.write_text((data / "files" / source).read_text())
             repo.index.add([target])
         actor = git.Actor._from_string(step["author"])
-        when = f"{int(datetime.fromisoformat(step['date']).timestamp())} +0000"
+        when = f"{int(clock.parse(step['date']).timestamp())} +0000"
         repo.index.commit(
             step["message"], author=actor, committer=actor, author_date=when, commit_date=when
         )

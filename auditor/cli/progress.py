@@ -23,7 +23,7 @@ def counter() -> Iterator[Advance]:
         yield _ignore
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
     progress = Progress(
         SpinnerColumn(),
@@ -33,7 +33,7 @@ def counter() -> Iterator[Advance]:
         console=Console(stderr=True),
         transient=True,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def advance(label: str, n: int) -> None:
         if label not in tasks:

@@ -33,7 +33,7 @@ class Ending(NamedTuple):
 
 INTERRUPTED = Ending(130, "interrupted; the database was left as it was")
 TERMINATED = Ending(143, "terminated; the database was left as it was")
-_ENDINGS = {signal.SIGINT: INTERRUPTED, signal.SIGTERM: TERMINATED}
+_ENDINGS: dict[int, Ending] = {signal.SIGINT: INTERRUPTED, signal.SIGTERM: TERMINATED}
 
 
 class Terminated(BaseException):

@@ -21,6 +21,7 @@ from auditor.cli.options import (
     output_format,
 )
 from auditor.errors import SourceError
+from auditor.model import label
 from auditor.workflow import numbers as monthly
 from auditor.workflow import retire as retirement
 from auditor.workflow import ticketing as tickets
@@ -109,7 +110,7 @@ def tickets_command(
         if hub is not None:
             for t in planned:
                 added = "\n".join(
-                    f"- {r['rule']} {r['kind']} {r['namespace']}/{r['name']}"
+                    f"- {r['rule']} {label(r['kind'], r['namespace'], r['name'])}"
                     for r in t.rows
                     if r["fingerprint"] in t.new
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.mesh.routes import mapping
 from auditor.model import ISTIO_GROUP, ObjectKey
 
 # Preference order when the server serves several networking.istio.io versions.
@@ -116,7 +117,7 @@ def trim(obj: dict[str, Any]) -> dict[str, Any]:
     """Keep only pod metadata, and a Rollout's strategy and status: pod templates can carry
     env values we must never store."""
     if obj["kind"] == "Rollout":
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        spec = mapping(obj.get("spec"))
         return {**obj, "spec": {"strategy": spec.get("strategy")}}
     if obj["kind"] != "Pod":
         return obj

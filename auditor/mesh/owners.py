@@ -63,7 +63,10 @@ class OwnerResolver:
         owner = (
             _from_meta(live, self.keys, S.LIVE_LABEL, S.LIVE_ANNOTATION)
             or _from_meta(
-                manifest and manifest.obj, self.keys, S.MANIFEST_LABEL, S.MANIFEST_ANNOTATION
+                manifest.obj if manifest else None,
+                self.keys,
+                S.MANIFEST_LABEL,
+                S.MANIFEST_ANNOTATION,
             )
             or self._namespace_owner(namespace)
         )

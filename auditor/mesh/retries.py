@@ -31,7 +31,7 @@ UPSTREAM_ERRORS = frozenset(
 SAFE_FOR_NON_IDEMPOTENT = frozenset({"connect-failure", "refused-stream", "reset-before-request"})
 BACKOFF_BASE, BACKOFF_MAX = 0.025, 0.25
 # The retries whose back-off is below the cap: (2^n - 1) x 25 ms <= 250 ms for n <= 3.
-_UNCAPPED = [min((2**n - 1) * BACKOFF_BASE, BACKOFF_MAX) for n in range(1, 4)]
+_UNCAPPED: list[float] = [min((2**n - 1) * BACKOFF_BASE, BACKOFF_MAX) for n in range(1, 4)]
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
 _UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from auditor import clock
 from auditor.mesh.controllers import CONTROLLER_KINDS, Controllers, Managed, controller_fields
 from auditor.mesh.hosts import (
     DOMAIN,
@@ -44,10 +45,9 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return clock.parse(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class Clock:
@@ -249,8 +249,8 @@ class Inventory:
         """When the resource last meaningfully changed: its Git history when it has a
         manifest, else the newest managedFields time, else its creationTimestamp."""
         meta = (resource.live or {}).get("metadata") or {}
-        times = [
-            f.get("time")
+        times: list[str] = [
+            f["time"]
             for f in meta.get("managedFields") or []
             if isinstance(f, dict) and isinstance(f.get("time"), str)
         ]
@@ -397,7 +397,9 @@ def build(
     its owner (first hit of the owner chain; for generated objects, through the object
     that generates them). The last declaration of an object declared twice is the one
     compared with the cluster. Objects whose fields have the wrong type are left out
-    (shapes.py), unless `screened` says these very inputs were found clean before."""
+    (shapes.py), unless `screened` says these very inputs were found clean before.
+    Declarations outside a `-n` scan's namespaces are dropped, and a declared object
+    whose kind the cluster would not list is `unknown`, not `git-only`."""
     rejected: tuple[str, ...] = ()
     if not screened:
         live, git, rejected = shapes.screen(live, git)
@@ -408,7 +410,9 @@ def build(
     namespaces.update({n["metadata"]["name"]: n for n in joined.context.get("Namespace", [])})
     resolver = OwnerResolver(owner_keys, namespaces, git.codeowners, git.owners_files, git.catalog)
     objects = [
-        o if o is not None else m.obj for o, m in joined.controller_objects.values() if o or m
+        o if o is not None else m.obj  # type: ignore[union-attr]  # `if o or m`
+        for o, m in joined.controller_objects.values()
+        if o or m
     ]
     controllers = Controllers(
         [o for o in objects if o["kind"] == "Rollout"],

@@ -38,7 +38,7 @@ def code_digest() -> str:
 
     h = hashlib.sha256(f"{version()} {sys.version}".encode())
     for package in (auditor, rules):
-        root = Path(package.__file__).parent
+        root = Path(package.__path__[0])
         for path in sorted(root.rglob("*.py")):
             st = path.stat()
             h.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())

@@ -111,6 +111,12 @@ def run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sca
 
 
 def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> ScanOutcome:
+    """Repo, config, cluster, inventory, rules, then one write of the scan and its findings.
+
+    Everything that can refuse the input (an unreadable database, a bad ref or config, an
+    unreachable cluster) runs before the store is written, so a refused scan leaves it as
+    it was. Caches (history, rule results) are saved once the rules have run. With
+    `req.base`, the returned rows are only the findings the scanned ref adds."""
     started = clock.stamp()
     store.check_readable(req.db)
     git = read_repo(

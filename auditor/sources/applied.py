@@ -41,7 +41,7 @@ class Declared:
 
     path: str
     line: int
-    key: tuple[str, str, str, str]
+    key: tuple[str, ...]
     data: dict[str, Any]
     app: str
     source_name: str | None

@@ -180,7 +180,7 @@ class _Finder:
     def argo_app(self, doc: dict[str, Any], where: str) -> None:
         spec = _mapping(doc.get("spec"))
         name = _str(doc["metadata"].get("name"))
-        sources = (
+        sources: Any = (
             spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source")]
         )
         sources = [s for s in sources if isinstance(s, dict)]
@@ -219,6 +219,10 @@ class _Finder:
         refs: dict[str, dict[str, Any]],
         destination: str | None,
     ) -> App:
+        """One source of an Argo CD Application as an App: its type as Argo CD decides it
+        (a `helm` block unless the folder holds a kustomization, a `kustomize` block, else
+        what the folder holds), kustomize and directory options, Helm values inline and
+        value files (`$ref/...` ones only when `refs` names a source in this repo)."""
         kind = (
             AppType.HELM
             if source.get("helm") and self.tree.detect(folder) is not AppType.KUSTOMIZE
@@ -325,6 +329,11 @@ class _Finder:
                 yield str(data[key])
 
     def flux_kustomization(self, doc: dict[str, Any], where: str) -> None:
+        """A Flux Kustomization reading this repo becomes an App (kustomize when the folder
+        has a kustomization, else a recursive directory) with its name affixes, labels,
+        patches, components and post-build variables (ConfigMaps in `substituteFrom`
+        first, inline `substitute` over them). Other sources and paths not in the repo
+        become notes."""
         spec = _mapping(doc.get("spec"))
         name = _str(doc["metadata"].get("name"))
         namespace = _str(doc["metadata"].get("namespace"))

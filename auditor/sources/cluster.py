@@ -100,7 +100,7 @@ def connect(kubeconfig: str | None, context: str | None) -> tuple[Any, str]:
                 f"context {context!r} not found in kubeconfig {path} "
                 f"(available: {', '.join(names) or 'none'})"
             )
-        name = context or (active or {}).get("name")
+        name = context or (active or {}).get("name") or ""
         if not name:
             raise InputError(f"kubeconfig {path} has no current-context; pass --context")
         try:
@@ -156,7 +156,8 @@ def _served_plurals(api: Any, version: str, deadline: Deadline) -> set[str] | No
 
     deadline.step(f"discovering {ISTIO_GROUP}/{version} resources")
     try:
-        response = client.CustomObjectsApi(api).get_api_resources(
+        # Raw (`_preload_content=False`): the urllib3 response, not the typed model.
+        response: Any = client.CustomObjectsApi(api).get_api_resources(
             ISTIO_GROUP,
             version,
             _request_timeout=deadline.request_timeout(),
@@ -303,8 +304,9 @@ def read_cluster(
             notes.append(f"{kind.kind}: CRD not installed, skipped")
             continue
         version = istio_version if kind.group == ISTIO_GROUP else kind.version
+        assert version is not None  # an Istio version it cannot read was skipped above
         api_version = f"{kind.group}/{version}" if kind.group else version
-        lister = _lister(api, kind, str(version))
+        lister = _lister(api, kind, version)
         scopes: list[str | None] = list(namespaces) if namespaces and kind.namespaced else [None]
         try:
             for namespace in scopes:

@@ -121,7 +121,13 @@ def _build(
     remotes: tuple[str, ...],
     declared: tuple[App, ...],
 ) -> dict[str, Any]:
-    """Everything the scan needs from one commit, as JSON: cached whole, per commit."""
+    """Everything the scan needs from one commit, as JSON: cached whole, per commit.
+
+    Reads every YAML blob of the tree (cached per blob id), finds the apps the way their
+    controllers would and renders or reads them (`build_apps`), dates each source file by
+    its last commit, and resolves owners (CODEOWNERS, OWNERS files) for the files objects
+    came from. `docs` rows are `[path, line, key, commit sha, object, app, source name]`.
+    Raises GitCommandError for the caller to report."""
     files, folders = _ls_tree(repo, commit.hexsha)
     yaml_files = [(blob, path) for path, blob in files.items() if path.endswith(READ_SUFFIXES)]
     on_file = (lambda n: advance("reading manifests", n)) if advance else None
@@ -225,8 +231,14 @@ def read_repo(
 ) -> GitSnapshot:
     """The objects the repo applies at one commit: apps rendered, plain files read.
 
-    `config` is a `--config` file that replaces the repo's `.mesh-audit.yaml` (its
-    `apps:` decide how the repo is read)."""
+    `ref` None means HEAD, with a note when the worktree has uncommitted changes (they are
+    ignored). `paths` narrow the scan to apps and folders; one that matches nothing is an
+    InputError, as are an unknown ref and a repo without commits (exit 2); git failing is
+    a SourceError (exit 3). The commit's snapshot (`_build`) is reused from the cache while
+    commit, paths, tool versions, declared apps and remotes are unchanged. A shallow clone
+    is read, with a note that age-based rules cannot run. `config` is a `--config` file
+    that replaces the repo's `.mesh-audit.yaml` (its `apps:` decide how the repo is
+    read)."""
     import git
 
     repo = _open(spec)

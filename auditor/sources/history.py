@@ -119,7 +119,7 @@ class Timeline:
         self._sha = sha
         self._slot = slot
         memo = cache.load(slot / "changes.json")
-        self._memo: dict[str, list[str | None] | None] = memo if isinstance(memo, dict) else {}
+        self._memo: dict[str, list[Any] | None] = memo if isinstance(memo, dict) else {}
         self._dirty = False
         # Files whose older revisions could not be read (partial clone): said in a note.
         self.missing: set[str] = set()

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from auditor.mesh.routes import mapping
+
 OWNERS = "OWNERS"
 ALIASES = "OWNERS_ALIASES"
 KUBERNETES_ID = "backstage.io/kubernetes-id"
@@ -68,7 +70,7 @@ class ProwOwners:
                 if approvers:
                     return tuple(dict.fromkeys(approvers))
                 reviewers = reviewers or self._expand(_names(owners.get("reviewers")))
-                options = owners.get("options") if isinstance(owners.get("options"), dict) else {}
+                options = mapping(owners.get("options"))
                 if options.get("no_parent_owners"):
                     break
             if not folder:
@@ -100,18 +102,17 @@ def components(docs: Iterable[dict[str, Any]]) -> list[Component]:
             "backstage.io/"
         ):
             continue
-        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-        notes = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-        owner = spec.get("owner")
+        meta = mapping(doc.get("metadata"))
+        notes = mapping(meta.get("annotations"))
+        owner = mapping(doc.get("spec")).get("owner")
+        terms = str(notes.get(LABEL_SELECTOR) or "").split(",")
         selector = tuple(
-            tuple(part.strip() for part in term.split("=", 1))
-            for term in str(notes.get(LABEL_SELECTOR) or "").split(",")
-            if "=" in term and "!=" not in term
+            (key.strip(), value.strip())
+            for key, _, value in (t.partition("=") for t in terms if "=" in t and "!=" not in t)
         )
         kid = notes.get(KUBERNETES_ID)
         if isinstance(owner, str) and owner and (kid or selector):
             found.append(
                 Component(str(meta.get("name")), owner, str(kid) if kid else None, selector)
-            )  # type: ignore[arg-type]
+            )
     return found

@@ -106,6 +106,15 @@ def record(
 def _record(
     db: Database, scan: ScanRecord, findings: Sequence[Finding]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Write one scan and move its findings through their statuses, inside the caller's
+    transaction.
+
+    Inserts the `scans` row, then upserts one `findings` row per distinct fingerprint (first
+    wins): new ones start `open` (or `waived`), ones coming back from `resolved`/`retired`
+    reopen and lose their ticket, others keep first-seen and ticket. Every status change gets
+    a `finding_events` row and every finding a `sightings` row; a complete scan also resolves
+    what its rules no longer see (`_resolve`). Returns the scan row with its counts, and the
+    finding rows as stored."""
     now = scan.finished_at
     scan_row = {
         "started_at": scan.started_at,
@@ -127,7 +136,8 @@ def _record(
             [{k: v for k, v in a.items() if k not in ("inputs", "ignore")} for a in scan.apps]
         ),
     }
-    scan_id = db["scans"].insert(scan_row).last_pk
+    scan_id = db.table("scans").insert(scan_row).last_pk
+    assert scan_id is not None
     known = {
         r["fingerprint"]: r
         for r in db.query(
@@ -161,8 +171,8 @@ def _record(
             note = "first seen" if old is None else "seen again" if comes_back else "waiver changed"
             events.append(event(f.fingerprint, scan_id, now, before, status.value, note))
         rows.append(row)
-    db["findings"].upsert_all(rows, pk="fingerprint")
-    db["sightings"].insert_all(
+    db.table("findings").upsert_all(rows, pk="fingerprint")
+    db.table("sightings").insert_all(
         {
             "scan_id": scan_id,
             "fingerprint": r["fingerprint"],
@@ -172,7 +182,7 @@ def _record(
         for r in rows
     )
     resolved = _resolve(db, scan, scan_id, seen, now) if scan.complete else []
-    db["finding_events"].insert_all(events + resolved)
+    db.table("finding_events").insert_all(events + resolved)
     counts = {
         "findings": len(rows),
         "new": new,
@@ -180,7 +190,7 @@ def _record(
         "resolved": len(resolved),
         "waived": sum(r["status"] == Status.WAIVED.value for r in rows),
     }
-    db["scans"].update(scan_id, counts)
+    db.table("scans").update(scan_id, counts)
     return {"id": scan_id, **scan_row, **counts}, rows
 
 

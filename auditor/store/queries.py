@@ -11,7 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from auditor.errors import SourceError
-from auditor.model import ACTIVE
+from auditor.model import ACTIVE, Status
 from auditor.store.schema import TO_FIX, event
 from auditor.store.session import session
 
@@ -36,7 +36,7 @@ def _last_scans(db: Database) -> dict[str, dict[str, Any]]:
 def ticket_candidates(path: Path, period: str, clusters: Sequence[str] = ()) -> TicketInputs:
     """Active findings (open or ticketed) by cluster, then resource, with the inputs above."""
     with session(path) as db:
-        if not db["tickets"].exists():
+        if not db.table("tickets").exists():
             raise SourceError(f"{path} predates tickets: run `mesh-audit scan` once to migrate it")
         where, args = [f"status IN ({', '.join('?' * len(TO_FIX))})"], list(TO_FIX)
         if clusters:
@@ -76,7 +76,7 @@ def record_tickets(
     meanwhile keeps the status it really has; their fingerprints are returned."""
     skipped = []
     with session(path, write=True, lock_timeout=lock_timeout) as db:
-        db["tickets"].upsert_all(
+        db.table("tickets").upsert_all(
             [{k: v for k, v in t.items() if k != "new"} for t in tickets], pk="key"
         )
         events = []
@@ -84,21 +84,21 @@ def record_tickets(
             new = set(t["new"])
             for fingerprint in json.loads(t["fingerprints"]):
                 moved = db.conn.execute(
-                    "UPDATE findings SET status = 'ticketed', ticket_key = ? "
-                    "WHERE fingerprint = ? AND status = 'open'",
-                    [t["key"], fingerprint],
+                    "UPDATE findings SET status = ?, ticket_key = ? "
+                    "WHERE fingerprint = ? AND status = ?",
+                    [Status.TICKETED.value, t["key"], fingerprint, Status.OPEN.value],
                 ).rowcount
                 if moved:
-                    events.append(event(fingerprint, None, now, "open", "ticketed", t["key"]))
+                    before, after = Status.OPEN.value, Status.TICKETED.value
+                    events.append(event(fingerprint, None, now, before, after, t["key"]))
                     continue
                 kept = db.conn.execute(
-                    "UPDATE findings SET ticket_key = ? WHERE fingerprint = ? "
-                    "AND status = 'ticketed'",
-                    [t["key"], fingerprint],
+                    "UPDATE findings SET ticket_key = ? WHERE fingerprint = ? AND status = ?",
+                    [t["key"], fingerprint, Status.TICKETED.value],
                 ).rowcount
                 if not kept and fingerprint in new:
                     skipped.append(fingerprint)
-        db["finding_events"].insert_all(events)
+        db.table("finding_events").insert_all(events)
         if before_commit is not None:
             before_commit()
     return skipped
@@ -113,12 +113,11 @@ def retire_candidates(
 ) -> tuple[list[dict[str, Any]], dict[str, str | None]]:
     """Active, unwaived findings of `rules` first seen by `cutoff` (of `clusters`, default
     all), and each cluster's kubeconfig context as its latest scan recorded it."""
-    marks = ", ".join("?" * len(rules))
     sql = (
-        "SELECT * FROM findings WHERE status IN ('open', 'ticketed') "
-        f"AND rule IN ({marks}) AND first_seen <= ?"
+        f"SELECT * FROM findings WHERE status IN ({', '.join('?' * len(TO_FIX))}) "
+        f"AND rule IN ({', '.join('?' * len(rules))}) AND first_seen <= ?"
     )
-    args: list[Any] = [*rules, cutoff]
+    args: list[Any] = [*TO_FIX, *rules, cutoff]
     if clusters:
         sql += f" AND cluster IN ({', '.join('?' * len(clusters))})"
         args += clusters
@@ -171,7 +170,7 @@ def history(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """All findings, all status events (oldest first) and each cluster's last scan."""
     with session(path) as db:
-        if not db["finding_events"].exists():
+        if not db.table("finding_events").exists():
             raise SourceError(f"{path} predates history: run `mesh-audit scan` once to migrate it")
         return (
             list(db.query("SELECT * FROM findings")),

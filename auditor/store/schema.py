@@ -16,7 +16,8 @@ TO_FIX = (Status.OPEN.value, Status.TICKETED.value)
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["scans"].create(
+    """Scans, findings (one row per fingerprint) and sightings (which scan saw which)."""
+    db.table("scans").create(
         {
             "id": int,
             "started_at": str,
@@ -41,7 +42,7 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["findings"].create(
+    db.table("findings").create(
         {
             "fingerprint": str,
             "rule": str,
@@ -70,31 +71,31 @@ def m001_initial(db: Database) -> None:
         pk="fingerprint",
         foreign_keys=[("first_scan_id", "scans", "id"), ("last_scan_id", "scans", "id")],
     )
-    db["findings"].create_index(["cluster", "status"])
-    db["findings"].create_index(["owner"])
-    db["sightings"].create(
+    db.table("findings").create_index(["cluster", "status"])
+    db.table("findings").create_index(["owner"])
+    db.table("sightings").create(
         {"scan_id": int, "fingerprint": str, "severity": str, "message": str},
         pk=("scan_id", "fingerprint"),
         foreign_keys=[("scan_id", "scans", "id"), ("fingerprint", "findings", "fingerprint")],
     )
-    db["sightings"].create_index(["fingerprint"])
+    db.table("sightings").create_index(["fingerprint"])
 
 
 @migrations()
 def m002_waivers(db: Database) -> None:
     """Findings can be waived (status `waived`) with a reason, an expiry and a ticket."""
     for column in ("waiver_reason", "waiver_expires", "waiver_ticket"):
-        db["findings"].add_column(column, str)
-    db["scans"].add_column("waived", int)
+        db.table("findings").add_column(column, str)
+    db.table("scans").add_column("waived", int)
 
 
 @migrations()
 def m003_lifecycle(db: Database) -> None:
     """Tickets, retirement and a history of every status change."""
-    db["findings"].add_column("ticket_key", str)
-    db["findings"].add_column("source_author", str)
-    db["findings"].add_column("retire_branch", str)
-    db["finding_events"].create(
+    db.table("findings").add_column("ticket_key", str)
+    db.table("findings").add_column("source_author", str)
+    db.table("findings").add_column("retire_branch", str)
+    db.table("finding_events").create(
         {
             "id": int,
             "fingerprint": str,
@@ -107,8 +108,8 @@ def m003_lifecycle(db: Database) -> None:
         pk="id",
         foreign_keys=[("fingerprint", "findings", "fingerprint")],
     )
-    db["finding_events"].create_index(["fingerprint"])
-    db["tickets"].create(
+    db.table("finding_events").create_index(["fingerprint"])
+    db.table("tickets").create(
         {
             "key": str,
             "owner": str,
@@ -141,6 +142,7 @@ def m004_store_safety(db: Database) -> None:
         for r in db.query("SELECT fingerprint FROM finding_events WHERE from_status IS NULL")
     }
     note = "first seen (before the history was kept)"
+    OPEN = Status.OPEN.value
     events = []
     for f in db.query("SELECT * FROM findings"):
         fp = f["fingerprint"]
@@ -150,38 +152,38 @@ def m004_store_safety(db: Database) -> None:
             before = earliest[fp]["from_status"]
             events.append(event(fp, f["first_scan_id"], f["first_seen"], None, before, note))
         elif f["status"] in (Status.RESOLVED, Status.RETIRED):
-            events.append(event(fp, f["first_scan_id"], f["first_seen"], None, "open", note))
+            events.append(event(fp, f["first_scan_id"], f["first_seen"], None, OPEN, note))
             gone = f["resolved_at"] or f["last_seen"]
-            events.append(event(fp, None, gone, "open", f["status"], "not seen"))
+            events.append(event(fp, None, gone, OPEN, f["status"], "not seen"))
         else:
             events.append(event(fp, f["first_scan_id"], f["first_seen"], None, f["status"], note))
-    db["finding_events"].insert_all(events)
+    db.table("finding_events").insert_all(events)
 
 
 SEVERITY_RANK = "CASE severity " + " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity) + " END"
+_TO_FIX_IN = "IN (" + ", ".join(f"'{s}'" for s in TO_FIX) + ")"
+_PER_STATUS = ", ".join(f"SUM(status = '{s}') AS {s}" for s in Status)
 VIEWS = {
     "active_findings": f"""
         SELECT fingerprint, cluster, owner, severity, {SEVERITY_RANK} AS severity_rank, rule,
                rule_name, kind, namespace, name, status, ticket_key, first_seen, last_seen,
                CAST(julianday(last_seen) - julianday(first_seen) AS INTEGER) AS age_days,
                source_path, source_line, message, evidence
-        FROM findings WHERE status IN ('open', 'ticketed')""",
+        FROM findings WHERE status {_TO_FIX_IN}""",
     "findings_by_owner": f"""
         SELECT cluster, COALESCE(owner, '(no owner)') AS owner,
-               SUM(status IN ('open', 'ticketed')) AS active,
-               SUM(status = 'open') AS open, SUM(status = 'ticketed') AS ticketed,
-               SUM(status = 'waived') AS waived, SUM(status = 'resolved') AS resolved,
-               SUM(status = 'retired') AS retired,
-               MAX(CASE WHEN status IN ('open', 'ticketed') THEN {SEVERITY_RANK} END)
+               SUM(status {_TO_FIX_IN}) AS active, {_PER_STATUS},
+               MAX(CASE WHEN status {_TO_FIX_IN} THEN {SEVERITY_RANK} END)
                    AS worst_active_rank,
-               MIN(CASE WHEN status IN ('open', 'ticketed') THEN first_seen END)
+               MIN(CASE WHEN status {_TO_FIX_IN} THEN first_seen END)
                    AS oldest_active_since
         FROM findings GROUP BY cluster, COALESCE(owner, '(no owner)')""",
-    "scan_history": """
+    "scan_history": f"""
         SELECT id, cluster, origin, finished_at, repo, "commit", complete, resources,
                findings, new, reopened, resolved, waived,
                (SELECT COUNT(*) FROM sightings s JOIN findings f USING (fingerprint)
-                 WHERE s.scan_id = scans.id AND f.severity IN ('high', 'critical'))
+                 WHERE s.scan_id = scans.id
+                   AND f.severity IN ('{Severity.HIGH}', '{Severity.CRITICAL}'))
                  AS high_or_critical
         FROM scans""",
 }
@@ -190,12 +192,12 @@ VIEWS = {
 @migrations()
 def m005_review(db: Database) -> None:
     """Field-precise locations, links Datasette can follow, and views for the review."""
-    db["findings"].add_column("source_column", int)
-    db["findings"].add_column("source_end_line", int)
-    db["finding_events"].add_foreign_key("scan_id", "scans", "id")
-    db["findings"].add_foreign_key("ticket_key", "tickets", "key")
-    db["finding_events"].create_index(["scan_id"])
-    db["tickets"].add_column("clusters", str)
+    db.table("findings").add_column("source_column", int)
+    db.table("findings").add_column("source_end_line", int)
+    db.table("finding_events").add_foreign_key("scan_id", "scans", "id")
+    db.table("findings").add_foreign_key("ticket_key", "tickets", "key")
+    db.table("finding_events").create_index(["scan_id"])
+    db.table("tickets").add_column("clusters", str)
     for name, sql in VIEWS.items():
         db.create_view(name, " ".join(sql.split()))
 
@@ -203,7 +205,7 @@ def m005_review(db: Database) -> None:
 @migrations()
 def m006_apps(db: Database) -> None:
     """Each scan keeps the apps it rendered or read (path, type, status, object count)."""
-    db["scans"].add_column("apps", str)
+    db.table("scans").add_column("apps", str)
 
 
 def event(

@@ -95,7 +95,7 @@ def session(
         else:
             conn.execute("PRAGMA query_only = ON")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
-            if schema and not db["findings"].exists():
+            if schema and not db.table("findings").exists():
                 raise SourceError(f"{path} is not a mesh-audit database")
             yield db
     except sqlite3.Error as exc:

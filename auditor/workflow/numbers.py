@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 from statistics import mean, median
 from typing import Any
 
 from auditor import clock, store
-from auditor.model import Severity
+from auditor.model import Severity, Status, label
 from auditor.workflow.weblink import blob_url
 
 OPEN = store.TO_FIX
-DONE = ("resolved", "retired")
+DONE = (Status.RESOLVED.value, Status.RETIRED.value)
 TREND_MONTHS = 12
 
 
@@ -45,8 +44,7 @@ def _months(first: str, last: str) -> list[str]:
 
 
 def _days(start: str, end: str) -> float:
-    parse = lambda v: datetime.fromisoformat(v.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds() / 86400
+    return (clock.parse(end) - clock.parse(start)).total_seconds() / 86400
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def _item(row: dict[str, Any], end: str, scans: dict[str, dict[str, Any]]) -> di
         "rule": row["rule"],
         "severity": row["severity"],
         "cluster": row["cluster"],
-        "resource": f"{row['kind']} {row['namespace']}/{row['name']}",
+        "resource": label(row["kind"], row["namespace"], row["name"]),
         "owner": row["owner"],
         "first_seen": row["first_seen"],
         "age_days": int(_days(row["first_seen"], end)),
@@ -145,7 +143,7 @@ def _counts(in_month: list[dict[str, Any]], at_end: dict[str, str]) -> dict[str,
     for fp, status in at_end.items():
         if status in OPEN:
             counts["open"].add(fp)
-        elif status == "waived":
+        elif status == Status.WAIVED:
             counts["waived"].add(fp)
     return counts
 
@@ -162,11 +160,43 @@ def _tally(
     return dict(sorted(table.items()))
 
 
+def _durations(in_month: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[float]:
+    """Days from first seen to resolved (or retired), for each finding done in the month."""
+    first_seen = {e["fingerprint"]: e["at"] for e in reversed(events) if e["from_status"] is None}
+    return [
+        _days(first_seen[e["fingerprint"]], e["at"])
+        for e in in_month
+        if e["to_status"] in DONE and e["fingerprint"] in first_seen
+    ]
+
+
+def _still_open(
+    rows: dict[str, dict[str, Any]],
+    fingerprints: set[str],
+    end: str,
+    scans: dict[str, dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The findings active at month end, oldest first, and the same grouped by owner."""
+    items = [
+        _item(r, end, scans)
+        for r in sorted(
+            (rows[fp] for fp in fingerprints),
+            key=lambda r: (r["first_seen"], r["kind"], r["namespace"], r["name"], r["rule"]),
+        )
+    ]
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_owner.setdefault(item["owner"] or NO_OWNER, []).append(item)
+    return items, dict(sorted(by_owner.items()))
+
+
 def _trends(
     rows: dict[str, dict[str, Any]], events: list[dict[str, Any]], timeline: _Timeline
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Per month shown: active findings by severity at its end; new and resolved within it."""
-    by_severity, flow = [], []
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per month shown: active findings at its end, in all and by severity; new and
+    resolved within it."""
+    by_severity: list[dict[str, Any]] = []
+    flow: list[dict[str, Any]] = []
     for m in list(timeline.at_end)[-TREND_MONTHS:]:
         active = Counter(rows[fp]["severity"] for fp, s in timeline.at_end[m].items() if s in OPEN)
         by_severity.append({"month": m, **{s.value: active[s.value] for s in Severity}})
@@ -178,7 +208,8 @@ def _trends(
                 "resolved": len({e["fingerprint"] for e in moved if e["to_status"] in DONE}),
             }
         )
-    return by_severity, flow
+    trend = [{"month": t["month"], "open": sum(t[s.value] for s in Severity)} for t in by_severity]
+    return trend, by_severity, flow
 
 
 def _teams(
@@ -211,41 +242,27 @@ def _section(
     month: str,
     scans: dict[str, dict[str, Any]],
 ) -> Section:
-    end = _month_end(month)
+    """One section from its findings (`rows` by fingerprint) and their status events, in
+    time order. The timeline starts at the first event (or `month`) so that trends and
+    "last month" read each finding's status at every month end."""
     first = events[0]["at"][:7] if events else month
     months = _months(min(first, month), month)
     timeline = _Timeline(events, months)
     in_month = _within(events, month)
     counts = _counts(in_month, timeline.at_end[month])
-    first_seen = {e["fingerprint"]: e["at"] for e in reversed(events) if e["from_status"] is None}
-    durations = [
-        _days(first_seen[e["fingerprint"]], e["at"])
-        for e in in_month
-        if e["to_status"] in DONE and e["fingerprint"] in first_seen
-    ]
-    still_open = [
-        _item(r, end, scans)
-        for r in sorted(
-            (rows[fp] for fp in counts["open"]),
-            key=lambda r: (r["first_seen"], r["kind"], r["namespace"], r["name"], r["rule"]),
-        )
-    ]
-    open_by_owner: dict[str, list[dict[str, Any]]] = {}
-    for item in still_open:
-        open_by_owner.setdefault(item["owner"] or NO_OWNER, []).append(item)
-    by_severity, flow = _trends(rows, events, timeline)
+    durations = _durations(in_month, events)
+    still_open, open_by_owner = _still_open(rows, counts["open"], _month_end(month), scans)
+    trend, by_severity, flow = _trends(rows, events, timeline)
     before = timeline.at_end[months[-2]] if len(months) > 1 else {}
     return Section(
         totals={k: len(v) for k, v in counts.items()},
         by_owner=_tally(rows, counts, lambda r: r["owner"] or NO_OWNER),
         by_rule=_tally(rows, counts, lambda r: f"{r['rule']} {r['rule_name']}"),
         oldest_open=still_open[:10],
-        open_by_owner=dict(sorted(open_by_owner.items())),
+        open_by_owner=open_by_owner,
         mean_days_to_resolve=round(mean(durations), 1) if durations else None,
         median_days_to_resolve=round(median(durations), 1) if durations else None,
-        trend=[
-            {"month": t["month"], "open": sum(t[s.value] for s in Severity)} for t in by_severity
-        ],
+        trend=trend,
         trend_by_severity=by_severity,
         flow=flow,
         teams=_teams(rows, before, open_by_owner),
@@ -253,7 +270,14 @@ def _section(
 
 
 def build(db: Path, month: str, clusters: Sequence[str] = ()) -> MonthlyReport:
-    """The report for `month` over the given clusters (default all), fleet and per cluster."""
+    """The report for `month` (YYYY-MM) over the given clusters (default all): the fleet,
+    and one section per cluster.
+
+    Statuses come from the status history alone (`finding_events`, in time order), never
+    from the current ones, so a past month reads as it was at its end; a finding's
+    attributes (owner, severity, location) are its current ones. "Open" means active
+    (open or ticketed); resolved and retired count in the month their event falls in.
+    Only reads the database (SourceError, exit 3, when it cannot)."""
     findings, events, scans = store.history(db)
     rows = {f["fingerprint"]: f for f in findings if not clusters or f["cluster"] in clusters}
     events = [e for e in events if e["fingerprint"] in rows]

@@ -31,9 +31,9 @@ from typing import Any
 
 import yaml
 
-from auditor import store
+from auditor import clock, store
 from auditor.errors import InputError, SourceError
-from auditor.model import ISTIO_GROUP
+from auditor.model import ISTIO_GROUP, label
 from auditor.sources.gitops import redact
 from auditor.sources.kustomize import KUSTOMIZATIONS, repo_path
 from auditor.workflow.retire_edit import (
@@ -99,9 +99,8 @@ class Retirement:
     def describe(self) -> str:
         rules = ", ".join(f"{f['rule']} {f['rule_name']}" for f in self.findings)
         owner = self.owner or "none"
-        return (
-            f"{self.kind} {self.namespace}/{self.name} (owner {owner}; {rules}) on {self.cluster}"
-        )
+        resource = label(self.kind, self.namespace, self.name)
+        return f"{resource} (owner {owner}; {rules}) on {self.cluster}"
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def plan(
     lock_timeout: float | None = None,
 ) -> list[Retirement]:
     """Resources due for retirement, by cluster, then kind, namespace and name."""
-    cutoff = (now - timedelta(days=grace_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cutoff = clock.iso(now - timedelta(days=grace_days))
     rows, contexts = store.retire_candidates(db, rules, cutoff, clusters, lock_timeout)
     unknown = [c for c in clusters if c not in contexts]
     if unknown:

@@ -14,12 +14,13 @@ import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from auditor.mesh.kinds import is_k8s_object, key_of
+from auditor.model import label
 from auditor.sources.yamldocs import parse
 
 _SEPARATOR = re.compile(r"^(?:---|\.\.\.)(?:[ \t][^\r\n]*)?(?:\r?\n|\Z)", re.MULTILINE)
@@ -55,7 +56,7 @@ def _identity(doc: Any, default_namespace: str) -> Target | None:
     return key.kind, key.namespace, key.name
 
 
-def _is_list(doc: Any) -> bool:
+def _is_list(doc: Any) -> TypeGuard[dict[str, Any]]:
     return (
         isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list)
     )
@@ -178,8 +179,7 @@ def _find(text: str, path: str, target: Target, default_namespace: str) -> tuple
             return index, doc, False
         if _is_list(doc) and any(_identity(i, default_namespace) == target for i in doc["items"]):
             return index, doc, True
-    kind, namespace, name = target
-    raise EditError(f"{path} holds no {kind} {namespace}/{name} any more")
+    raise EditError(f"{path} holds no {label(*target)} any more")
 
 
 def remove_document(text: str, path: str, target: Target, default_namespace: str) -> str | None:
