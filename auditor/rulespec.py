@@ -155,6 +155,10 @@ def example_documents(text: str) -> list[ExampleDocument]:
     return docs
 
 
+def _value(value: Any) -> str:
+    return " ".join(value) if isinstance(value, list) else repr(value)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -167,7 +171,7 @@ def catalog_markdown(catalog: Iterable[Rule]) -> str:
     ]
     for rule in catalog:
         options = "; ".join(
-            f"`{name}`: {o.description} ({o.type_name}, default {o.default!r}"
+            f"`{name}`: {o.description} ({o.type_name}, default {_value(o.default)}"
             + (f", {o.bounds})" if o.bounds else ")")
             for name, o in rule.options.items()
         )

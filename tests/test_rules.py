@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from auditor.config import parse_config
+from auditor.errors import InputError
 from auditor.pipeline import engine
 from auditor.pipeline.inventory import build
+from auditor.rulespec import Option, Retire
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 from rule_runner import NOW, SVC, vs
@@ -51,3 +54,33 @@ def test_unreadable_kinds_silence_cross_reference_rules() -> None:
     config = parse_config(None, CATALOG, None)
     fired = {f.rule for f in engine.run(inventory, config, "t").findings}
     assert not fired & {"MA302", "MA303", "MA305", "MA308", "MA403"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"max-attempts": 2.5}, "MA401.max-attempts: expected int, got 2.5"),
+        ({"max-attempts": True}, "MA401.max-attempts: expected int, got True"),
+        ({"max-attempts": -1}, "MA401.max-attempts: expected int, got -1 (>= 0)"),
+        ({"words": ["tmp", 1]}, "MA307.words: expected list of strings, got ['tmp', 1]"),
+    ],
+)
+def test_options_are_checked_against_their_declaration(settings: dict, message: str) -> None:
+    rule = "MA307" if "words" in settings else "MA401"
+    with pytest.raises(InputError) as info:
+        parse_config({"rules": {rule: settings}}, CATALOG, "c.yaml")
+    assert str(info.value) == f"c.yaml.rules.{message}"
+
+
+def test_option_bounds_and_float_options() -> None:
+    ratio = Option(float, 0.5, "a share", minimum=0, maximum=1)
+    assert ratio.accepts(1) and ratio.accepts(0.25) and not ratio.accepts("1")
+    assert ratio.in_bounds(1) and not ratio.in_bounds(1.5) and ratio.bounds == ">= 0, <= 1"
+
+
+def test_retirement_rule_sets_come_from_the_rules() -> None:
+    from auditor.workflow.retire import DEFAULT_RULES, EDIT_RULES
+
+    assert tuple(r.id for r in CATALOG if r.retire) == DEFAULT_RULES
+    assert {r.id for r in CATALOG if r.retire is Retire.EDIT} == EDIT_RULES
+    assert set(EDIT_RULES) < set(DEFAULT_RULES)
