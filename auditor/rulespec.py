@@ -86,6 +86,19 @@ class Needs:
     # The Git history of the manifests (dates of changes): not in a shallow clone.
     history: bool = False
 
+    def __str__(self) -> str:
+        parts = [f"kinds {', '.join(self.kinds)}"] if self.kinds else []
+        parts += [
+            what
+            for what, needed in (
+                ("the live cluster", self.cluster),
+                ("all namespaces", self.all_namespaces),
+                ("Git history", self.history),
+            )
+            if needed
+        ]
+        return "; ".join(parts) or "nothing beyond the scan"
+
 
 @dataclass(frozen=True)
 class Rule:

@@ -162,6 +162,7 @@ def rules(console: Console, catalog: Sequence[Any], detailed: bool) -> None:
                     f"default {o.default!r}",
                     markup=False,
                 )
+            console.print(f"  needs: {rule.needs}", markup=False)
             if rule.retire:
                 console.print(f"  retirement: {rule.retire}", markup=False)
             examples = (("Example", rule.example_bad), ("Use instead", rule.example_good))

@@ -15,6 +15,7 @@ from auditor.pipeline.inventory import build
 from auditor.rulespec import Option, Retire
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
+from conftest import run
 from rule_runner import NOW, SVC, vs
 from rules import CATALOG
 
@@ -84,3 +85,12 @@ def test_retirement_rule_sets_come_from_the_rules() -> None:
     assert tuple(r.id for r in CATALOG if r.retire) == DEFAULT_RULES
     assert {r.id for r in CATALOG if r.retire is Retire.EDIT} == EDIT_RULES
     assert set(EDIT_RULES) < set(DEFAULT_RULES)
+
+
+def test_rules_command_shows_a_rules_needs_and_examples() -> None:
+    shown = run("rules", "gateway-without-virtualservice", "--format", "table").stdout
+    assert "needs: kinds VirtualService, Gateway; all namespaces" in shown
+    assert "Example:" in shown and "Use instead:" in shown and "ingress/shop-gateway" in shown
+    assert "retirement" not in shown
+    detail = run("rules", "MA306", "--format", "table").stdout
+    assert "option min-age-days (int, >= 0)" in detail and "retirement: edit" in detail

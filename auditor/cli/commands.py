@@ -403,6 +403,7 @@ def rules_command(rule: str | None, markdown: bool, fmt: str | None) -> None:
                     }
                     for name, o in r.options.items()
                 },
+                "needs": str(r.needs),
                 "retire": r.retire and r.retire.value,
                 "example_bad": r.example_bad,
                 "example_good": r.example_good,
