@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from types import MappingProxyType, ModuleType
 from typing import Any
@@ -87,16 +87,9 @@ class Needs:
     history: bool = False
 
     def __str__(self) -> str:
+        """E.g. "kinds VirtualService; all namespaces": every field that is set, by name."""
         parts = [f"kinds {', '.join(self.kinds)}"] if self.kinds else []
-        parts += [
-            what
-            for what, needed in (
-                ("the live cluster", self.cluster),
-                ("all namespaces", self.all_namespaces),
-                ("Git history", self.history),
-            )
-            if needed
-        ]
+        parts += [f.name.replace("_", " ") for f in fields(self) if getattr(self, f.name) is True]
         return "; ".join(parts) or "nothing beyond the scan"
 
 
