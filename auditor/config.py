@@ -5,7 +5,7 @@ rules:
   MA103:               # rule ID or name
     severity: low      # info|low|medium|high|critical
     enabled: true
-    max-differences: 20   # any option the rule documents
+    max-differences: 20   # any option the rule declares (type, default, bounds)
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from auditor.mesh.ignore import IgnoreRule, config_rules
 from auditor.mesh.owners import DEFAULT_OWNER_KEYS
 from auditor.model import Severity, Waiver
 from auditor.pipeline.waivers import parse_date
-from auditor.rulespec import Rule
+from auditor.rulespec import Option, Rule
 from auditor.sources.yamldocs import load_one
 
 _TOP_KEYS = ("owner-keys", "rules", "waivers", "apps", "ignore-differences")
@@ -65,19 +65,16 @@ def check_keys(where: str, data: dict[str, Any], allowed: tuple[str, ...]) -> No
         )
 
 
-def _check_type(where: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int | float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-    elif isinstance(default, list):
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        expected = "a list of strings" if isinstance(default, list) else type(default).__name__
-        raise InputError(f"{where}: expected {expected}, got {value!r}")
+def _check_option(where: str, value: Any, option: Option) -> Any:
+    """A value of the option's type within its bounds, else an error naming both."""
+    if not option.accepts(value):
+        raise InputError(f"{where}: expected {option.type_name}, got {value!r}")
+    if option.kind in (int, float) and not option.in_bounds(value):
+        raise InputError(f"{where}: expected {option.type_name}, got {value!r} ({option.bounds})")
     return value
+
+
+_ENABLED = Option(bool, True, "run the rule")
 
 
 def _rule_config(rule: Rule, raw: Any, where: str) -> RuleConfig:
@@ -89,10 +86,10 @@ def _rule_config(rule: Rule, raw: Any, where: str) -> RuleConfig:
     except ValueError:
         levels = "|".join(s.value for s in Severity)
         raise InputError(f"{where}.severity: expected {levels}, got {raw['severity']!r}") from None
-    enabled = _check_type(f"{where}.enabled", raw.get("enabled", True), True)
+    enabled = _check_option(f"{where}.enabled", raw.get("enabled", True), _ENABLED)
     options = {
-        name: _check_type(f"{where}.{name}", raw.get(name, default), default)
-        for name, default in rule.options.items()
+        name: _check_option(f"{where}.{name}", raw.get(name, option.default), option)
+        for name, option in rule.options.items()
     }
     return RuleConfig(rule, enabled, severity, MappingProxyType(options))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -154,21 +155,33 @@ def apps(console: Console, git: Any) -> None:
 
 
 def rules(console: Console, catalog: Sequence[Any], detailed: bool) -> None:
-    """The rule catalog; with `detailed`, each rule's full documentation and options."""
+    """The rule catalog; with `detailed`, each rule's documentation, options and examples."""
     if detailed:
         for rule in catalog:
             console.print(
                 f"[bold]{rule.id} {rule.name}[/]  (default severity {rule.severity.value})\n"
             )
             console.print(rule.doc, markup=False)
-            for name, default in rule.options.items():
-                console.print(f"  option {name}: default {default!r}", markup=False)
+            for name, o in rule.options.items():
+                bounds = f", {o.bounds}" if o.bounds else ""
+                console.print(
+                    f"  option {name} ({o.type_name}{bounds}): {o.description}; "
+                    f"default {o.default!r}",
+                    markup=False,
+                )
+            console.print(f"  needs: {rule.needs}", markup=False)
+            if rule.retire:
+                console.print(f"  retirement: {rule.retire}", markup=False)
+            examples = (("Example", rule.example_bad), ("Use instead", rule.example_good))
+            for title, example in examples:
+                console.print(f"\n[bold]{title}:[/]")
+                console.print(Syntax(example, "yaml", background_color="default"))
         return
     out = Table(title="mesh-audit rules", title_justify="left")
     for column in ("ID", "NAME", "SEVERITY", "SUMMARY", "OPTIONS"):
         out.add_column(column, overflow="fold")
     for rule in catalog:
-        opts = ", ".join(f"{k}={v!r}" for k, v in rule.options.items())
+        opts = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items())
         out.add_row(rule.id, rule.name, rule.severity.value, rule.summary, opts)
     console.print(out)
 

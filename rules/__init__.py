@@ -1,53 +1,22 @@
-"""The rule catalog: one module per rule; IDs are a public contract."""
+"""The rule catalog: every module of this package is one rule; IDs are a public contract.
+
+Modules are found with pkgutil and imported explicitly, one by one; importing a rule
+module only defines it (no registration, no other side effect). The catalog is sorted
+by ID. A module whose name starts with `_` is a helper, not a rule.
+"""
 
 from __future__ import annotations
 
-from auditor.rulespec import Rule
-from rules import (
-    duplicate_host,
-    duplicate_manifest,
-    empty_subset,
-    excessive_retries,
-    expired,
-    lingering_experiment,
-    missing_subset,
-    missing_timeout,
-    no_retry_budget,
-    not_applied,
-    ownerless,
-    retries_with_fault,
-    retry_timeout_mismatch,
-    spec_drift,
-    unbounded_retry_time,
-    unmanaged,
-    unreferenced_destinationrule,
-    unresolved_host,
-    unsafe_retry_method,
-    unused_subset,
-    zero_weight,
-)
+import importlib
+import pkgutil
 
-_MODULES = (
-    unmanaged,
-    not_applied,
-    spec_drift,
-    duplicate_manifest,
-    ownerless,
-    expired,
-    unresolved_host,
-    missing_subset,
-    unused_subset,
-    empty_subset,
-    zero_weight,
-    lingering_experiment,
-    unreferenced_destinationrule,
-    duplicate_host,
-    excessive_retries,
-    unbounded_retry_time,
-    no_retry_budget,
-    retry_timeout_mismatch,
-    missing_timeout,
-    unsafe_retry_method,
-    retries_with_fault,
-)
-CATALOG: tuple[Rule, ...] = tuple(Rule.from_module(m) for m in _MODULES)
+from auditor.rulespec import Rule
+
+
+def _discover() -> tuple[Rule, ...]:
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    rules = [Rule.from_module(importlib.import_module(f"{__name__}.{name}")) for name in names]
+    return tuple(sorted(rules, key=lambda r: r.id))
+
+
+CATALOG: tuple[Rule, ...] = _discover()

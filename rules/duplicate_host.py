@@ -28,6 +28,37 @@ NAME = "duplicate-host"
 SEVERITY = "medium"
 NEEDS = Needs(all_namespaces=True)
 
+EXAMPLE_BAD = """\
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: shop}
+spec: {selector: {app: reviews}, ports: [{port: 9080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-copy, namespace: shop}
+spec:
+  host: reviews.shop.svc.cluster.local
+"""
+EXAMPLE_GOOD = """\
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: shop}
+spec: {selector: {app: reviews}, ports: [{port: 9080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+"""
+
 
 def _scope(r: Resource) -> set[str] | None:
     """Namespaces that see the resource; None means all of them."""

@@ -28,6 +28,42 @@ ID = "MA104"
 NAME = "duplicate-manifest"
 SEVERITY = "high"
 
+EXAMPLE_BAD = """\
+# repo: mesh/reviews.yaml
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+---
+# repo: mesh/reviews-copy.yaml
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 10s
+"""
+EXAMPLE_GOOD = """\
+# repo: mesh/reviews.yaml
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+"""
+
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for r in (*inventory.resources, *inventory.controller_resources):

@@ -17,11 +17,39 @@ from typing import Any
 
 from auditor.model import Problem
 from auditor.pipeline.inventory import Inventory
+from auditor.rulespec import Option
 
 ID = "MA401"
 NAME = "excessive-retries"
 SEVERITY = "high"
-OPTIONS = {"max-attempts": 3}
+OPTIONS = {
+    "max-attempts": Option(int, 3, "retries a route may make", minimum=0),
+}
+
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    retries: {attempts: 5, perTryTimeout: 1s}
+    timeout: 10s
+"""
+EXAMPLE_GOOD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    retries: {attempts: 3, perTryTimeout: 1s}
+    timeout: 10s
+"""
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

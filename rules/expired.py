@@ -20,6 +20,7 @@ from typing import Any
 from auditor.mesh.routes import mapping
 from auditor.model import Problem, SyncState
 from auditor.pipeline.inventory import Inventory, parse_time
+from auditor.rulespec import Retire
 
 ID = "MA301"
 NAME = "expired"
@@ -29,6 +30,30 @@ EXPIRES = ("mesh-audit.io/expires", "janitor/expires")
 TTLS = ("mesh-audit.io/ttl", "janitor/ttl")
 _TTL = re.compile(r"^(\d+)([smhdw])$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+RETIRE = Retire.REMOVE
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-promo, namespace: shop, annotations: {mesh-audit.io/expires: '2026-01-31'}}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+"""
+EXAMPLE_GOOD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-promo, namespace: shop, annotations: {mesh-audit.io/expires: '2030-01-31'}}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+"""
 
 
 def _expiry(value: str) -> datetime | None:

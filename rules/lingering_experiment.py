@@ -24,7 +24,7 @@ from typing import Any
 from auditor.mesh.routes import http_routes
 from auditor.model import Problem
 from auditor.pipeline.inventory import Inventory
-from auditor.rulespec import Needs
+from auditor.rulespec import Needs, Option, Retire
 
 ID = "MA307"
 NAME = "lingering-experiment"
@@ -32,10 +32,39 @@ SEVERITY = "medium"
 NEEDS = Needs(history=True)
 _WORD_SPLIT = re.compile(r"[-._]")
 OPTIONS = {
-    "max-age-days": 30,
-    "words": ["canary", "test", "tmp", "temp", "exp", "experiment", "debug", "hotfix"],
-    "mass-commit-files": 50,
+    "max-age-days": Option(int, 30, "days an experiment may stay unchanged", minimum=0),
+    "words": Option(
+        list,
+        ["canary", "test", "tmp", "temp", "exp", "experiment", "debug", "hotfix"],
+        "name words that mark an experiment",
+    ),
+    "mass-commit-files": Option(int, 50, "commits touching more files do not date", minimum=0),
 }
+
+RETIRE = Retire.REMOVE
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop, creationTimestamp: '2026-01-01T00:00:00Z'}
+spec:
+  hosts: [reviews]
+  http:
+  - fault: {abort: {httpStatus: 500, percentage: {value: 10}}}
+    route:
+    - destination: {host: reviews}
+    timeout: 5s
+"""
+EXAMPLE_GOOD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop, creationTimestamp: '2026-01-01T00:00:00Z'}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+"""
 
 
 def _signals(resource: Any, words: set[str], managed: bool) -> list[str]:

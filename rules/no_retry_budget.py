@@ -29,6 +29,44 @@ NAME = "no-retry-budget"
 SEVERITY = "medium"
 NEEDS = Needs(kinds=("DestinationRule",))
 
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    retries: {attempts: 2, retryOn: 5xx, perTryTimeout: 1s}
+    timeout: 5s
+"""
+EXAMPLE_GOOD = """\
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  trafficPolicy: {connectionPool: {http: {maxRetries: 5}}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    retries: {attempts: 2, retryOn: 5xx, perTryTimeout: 1s}
+    timeout: 5s
+"""
+
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     if not inventory.can_see("DestinationRule"):

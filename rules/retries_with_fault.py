@@ -19,6 +19,30 @@ ID = "MA407"
 NAME = "retries-with-fault"
 SEVERITY = "low"
 
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - fault: {delay: {fixedDelay: 5s, percentage: {value: 100}}}
+    route:
+    - destination: {host: reviews}
+    retries: {attempts: 2, perTryTimeout: 1s}
+"""
+EXAMPLE_GOOD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - fault: {delay: {fixedDelay: 5s, percentage: {value: 100}}}
+    route:
+    - destination: {host: reviews}
+"""
+
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):

@@ -18,13 +18,51 @@ from typing import Any
 
 from auditor.model import Problem
 from auditor.pipeline.inventory import Inventory
-from auditor.rulespec import Needs
+from auditor.rulespec import Needs, Option
 
 ID = "MA103"
 NAME = "spec-drift"
 SEVERITY = "high"
 NEEDS = Needs(cluster=True)
-OPTIONS = {"max-differences": 50}
+OPTIONS = {
+    "max-differences": Option(int, 50, "differing paths listed in the evidence", minimum=0),
+}
+
+EXAMPLE_BAD = """\
+# repo: mesh/reviews.yaml
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+---
+# cluster (kubectl edit)
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 30s
+"""
+EXAMPLE_GOOD = """\
+# cluster and repo: mesh/reviews.yaml
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+"""
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

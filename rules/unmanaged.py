@@ -19,12 +19,38 @@ from typing import Any
 
 from auditor.model import Problem, SyncState
 from auditor.pipeline.inventory import Inventory
-from auditor.rulespec import Needs
+from auditor.rulespec import Needs, Retire
 
 ID = "MA101"
 NAME = "unmanaged"
 SEVERITY = "medium"
 NEEDS = Needs(cluster=True, rendered=True)
+
+RETIRE = Retire.REMOVE
+EXAMPLE_BAD = """\
+# cluster (applied by hand)
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-hotfix, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+"""
+EXAMPLE_GOOD = """\
+# cluster and repo: mesh/reviews.yaml
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews}
+    timeout: 5s
+"""
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

@@ -16,12 +16,33 @@ from typing import Any
 from auditor.mesh.hosts import rule_host
 from auditor.model import Problem
 from auditor.pipeline.inventory import Inventory
-from auditor.rulespec import Needs
+from auditor.rulespec import Needs, Retire
 
 ID = "MA308"
 NAME = "unreferenced-destinationrule"
 SEVERITY = "low"
 NEEDS = Needs(kinds=("VirtualService", "Service", "ServiceEntry"), all_namespaces=True)
+
+RETIRE = Retire.REMOVE
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: deleted-service, namespace: shop}
+spec:
+  host: deleted-service
+"""
+EXAMPLE_GOOD = """\
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: shop}
+spec: {selector: {app: reviews}, ports: [{port: 9080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+"""
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

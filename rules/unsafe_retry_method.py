@@ -27,6 +27,33 @@ NAME = "unsafe-retry-method"
 SEVERITY = "high"
 _UNSAFE_METHODS = {"POST", "PATCH"}
 
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{method: {exact: POST}}]
+    route:
+    - destination: {host: reviews}
+    retries: {attempts: 2, retryOn: 5xx}
+    timeout: 5s
+"""
+EXAMPLE_GOOD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{method: {exact: POST}}]
+    route:
+    - destination: {host: reviews}
+    retries: {attempts: 2, retryOn: 'connect-failure,refused-stream'}
+    timeout: 5s
+"""
+
 
 def _methods(match: dict[str, Any]) -> set[str] | None:
     """The methods a match entry allows; None when it does not restrict them."""

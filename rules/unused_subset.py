@@ -24,6 +24,46 @@ NAME = "unused-subset"
 SEVERITY = "low"
 NEEDS = Needs(kinds=("VirtualService",), all_namespaces=True)
 
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+    timeout: 5s
+"""
+EXAMPLE_GOOD = """\
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: {version: v1}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+    timeout: 5s
+"""
+
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     if inventory.namespaces or not inventory.can_see("VirtualService"):

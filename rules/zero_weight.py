@@ -26,13 +26,52 @@ from auditor.mesh.controllers import left_by, managed_route
 from auditor.mesh.routes import PROTOCOLS, items, mapping
 from auditor.model import Problem
 from auditor.pipeline.inventory import Inventory
-from auditor.rulespec import Needs
+from auditor.rulespec import Needs, Option, Retire
 
 ID = "MA306"
 NAME = "zero-weight"
 SEVERITY = "low"
 NEEDS = Needs(history=True)
-OPTIONS = {"min-age-days": 14, "mass-commit-files": 50}
+OPTIONS = {
+    "min-age-days": Option(int, 14, "days a 0% leg may stay unchanged", minimum=0),
+    "mass-commit-files": Option(int, 50, "commits touching more files do not date", minimum=0),
+}
+
+RETIRE = Retire.EDIT
+EXAMPLE_BAD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+  namespace: shop
+  managedFields: [{manager: kubectl, time: '2026-09-01T00:00:00Z'}]
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+      weight: 100
+    - destination: {host: reviews, subset: v2}
+      weight: 0
+    timeout: 5s
+"""
+EXAMPLE_GOOD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+  namespace: shop
+  managedFields: [{manager: kubectl, time: '2026-09-01T00:00:00Z'}]
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+      weight: 90
+    - destination: {host: reviews, subset: v2}
+      weight: 10
+    timeout: 5s
+"""
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import PEER_CASES
-from test_rules import run_rule
+from rule_runner import run_rule
 
 pytestmark = pytest.mark.skipif(
     not PEER_CASES.exists(), reason="../shared/peer-cases is not present"

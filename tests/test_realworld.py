@@ -104,8 +104,9 @@ def test_kiali_travel_control_and_mcpchecker_objects_load_as_a_dump(tmp_path: Pa
         "travel": {"MA101", "MA201", "MA302", "MA405"},
         # The eval run left fault-injection VirtualServices behind (created 2026-07-14):
         # lingering experiments (MA307); two of them claim the same host (MA309); one
-        # routes to subset v1 with no DestinationRule (MA303).
-        "mcp": {"MA101", "MA201", "MA302", "MA405", "MA303", "MA307", "MA309"},
+        # routes to subset v1 with no DestinationRule (MA303); Gateway istio-system/my-gateway
+        # is bound by no VirtualService (MA310: the only one naming a gateway names another).
+        "mcp": {"MA101", "MA201", "MA302", "MA405", "MA303", "MA307", "MA309", "MA310"},
     }
     for name, cluster in (("travel", dump(tmp_path / "t.yaml", objects)), ("mcp", mcp_list)):
         result, doc = scan_json(

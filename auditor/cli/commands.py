@@ -33,6 +33,7 @@ from auditor.cli.progress import counter
 from auditor.errors import AuditError, ExitCode, SourceError
 from auditor.model import Severity, Status
 from auditor.pipeline.scan import LiveSource, ScanRequest, read_live, run_scan
+from auditor.rulespec import catalog_markdown
 from reports import json_report, metrics, sarif
 from reports.order import sort_rows
 from rules import CATALOG
@@ -351,16 +352,20 @@ def findings(
 
 @cli.command(name="rules")
 @click.argument("rule", required=False, shell_complete=complete_rules)
+@click.option("--markdown", is_flag=True, help="Print the README's rule table (Markdown) and exit.")
 @format_option
 @debug_option
-def rules_command(rule: str | None, fmt: str | None) -> None:
-    """List the rule catalog, or show one rule's documentation and options.
+def rules_command(rule: str | None, markdown: bool, fmt: str | None) -> None:
+    """List the rule catalog, or show one rule's documentation, options and examples.
 
     Example: mesh-audit rules MA103
     """
     selected = [r for r in CATALOG if rule in (None, r.id, r.name)]
     if not selected:
         raise click.BadParameter(f"unknown rule {rule!r}", param_hint="RULE")
+    if markdown:
+        click.echo(catalog_markdown(selected), nl=False)
+        return
     if (fmt := output_format(fmt)) in DATA_FORMATS:
         docs = [
             {
@@ -369,7 +374,21 @@ def rules_command(rule: str | None, fmt: str | None) -> None:
                 "severity": r.severity.value,
                 "summary": r.summary,
                 "doc": r.doc,
-                "options": dict(r.options),
+                "options": r.defaults,
+                "option_docs": {
+                    name: {
+                        "type": o.type_name,
+                        "default": o.default,
+                        "minimum": o.minimum,
+                        "maximum": o.maximum,
+                        "description": o.description,
+                    }
+                    for name, o in r.options.items()
+                },
+                "needs": str(r.needs),
+                "retire": r.retire and r.retire.value,
+                "example_bad": r.example_bad,
+                "example_good": r.example_good,
             }
             for r in selected
         ]

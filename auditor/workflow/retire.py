@@ -34,6 +34,7 @@ import yaml
 from auditor import clock, store
 from auditor.errors import InputError, SourceError
 from auditor.model import ISTIO_GROUP, label
+from auditor.rulespec import Retire
 from auditor.sources.gitops import redact
 from auditor.sources.kustomize import KUSTOMIZATIONS, repo_path
 from auditor.workflow.retire_edit import (
@@ -43,10 +44,12 @@ from auditor.workflow.retire_edit import (
     drop_zero_destinations,
     remove_document,
 )
+from rules import CATALOG
 
-DEFAULT_RULES = ("MA101", "MA102", "MA301", "MA306", "MA307", "MA308")
+# The rules that declare RETIRE (see auditor/rulespec.py), in ID order.
+DEFAULT_RULES = tuple(r.id for r in CATALOG if r.retire is not None)
 # Findings that ask for an edit inside the resource, not its removal.
-EDIT_RULES = frozenset({"MA306"})
+EDIT_RULES = frozenset(r.id for r in CATALOG if r.retire is Retire.EDIT)
 
 
 class Action(StrEnum):

@@ -1,0 +1,11 @@
+"""MA104 duplicate-manifest: its documented examples, then its spec cases."""
+
+from __future__ import annotations
+
+from rule_runner import assert_examples
+
+RULE = "MA104"
+
+
+def test_documented_examples() -> None:
+    assert_examples(RULE)

@@ -1,0 +1,11 @@
+"""MA201 ownerless: its documented examples, then its spec cases."""
+
+from __future__ import annotations
+
+from rule_runner import assert_examples
+
+RULE = "MA201"
+
+
+def test_documented_examples() -> None:
+    assert_examples(RULE)

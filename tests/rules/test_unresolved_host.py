@@ -1,0 +1,77 @@
+"""MA302 unresolved-host: its documented examples, then its spec cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from rule_runner import ROUTE_TO, SVC, assert_examples, run_rule, vs
+
+RULE = "MA302"
+
+
+def test_documented_examples() -> None:
+    assert_examples(RULE)
+
+
+CASES = [
+    # MA302 unresolved-host: unknown host, unknown mirror, wrong port, DR host (one a route uses:
+    # a DR nothing routes to is MA308's); healthy: short, FQDN, SE wildcard.
+    (
+        SVC
+        + vs("bad-host", ROUTE_TO.format("x", "nope"))
+        + vs(
+            "bad-mirror",
+            "  hosts: [y]\n  http:\n  - route:\n    - destination: {host: reviews}\n    mirror: {host: shadow}\n    timeout: 1s\n",
+        )
+        + vs(
+            "bad-port",
+            "  hosts: [z]\n  http:\n  - route:\n    - destination: {host: reviews, port: {number: 999}}\n",
+        )
+        + vs("good-short", ROUTE_TO.format("a", "reviews"))
+        + vs(
+            "good-fqdn",
+            ROUTE_TO.format("b", "reviews.default.svc.cluster.local"),
+            namespace="other",
+        )
+        + vs("good-external", ROUTE_TO.format("c", "api.eu.example.com"))
+        + """
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: eu, namespace: default}
+spec: {hosts: ["*.eu.example.com"]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: bad-dr, namespace: default}
+spec: {host: nope}
+""",
+        {},
+        {
+            ("MA302", "VirtualService", "default/bad-host", "spec.http[0].route[0].destination"),
+            ("MA302", "VirtualService", "default/bad-mirror", "spec.http[0].mirror"),
+            ("MA302", "VirtualService", "default/bad-port", "spec.http[0].route[0].destination"),
+            ("MA302", "DestinationRule", "default/bad-dr", "spec.host"),
+        },
+    ),
+    # MA302 exportTo: a Service exported only to its own namespace is invisible elsewhere.
+    (
+        """
+apiVersion: v1
+kind: Service
+metadata: {name: private, namespace: team, annotations: {networking.istio.io/exportTo: "."}}
+spec: {ports: [{port: 80}]}
+"""
+        + vs(
+            "bad-remote", ROUTE_TO.format("a", "private.team.svc.cluster.local"), namespace="other"
+        )
+        + vs("good-local", ROUTE_TO.format("b", "private"), namespace="team"),
+        {},
+        {("MA302", "VirtualService", "other/bad-remote", "spec.http[0].route[0].destination")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "options", "expected"), CASES)
+def test_case(text: str, options: dict, expected: set) -> None:
+    assert run_rule(RULE, text, **options) == expected
