@@ -24,6 +24,7 @@ from auditor.model import Severity, Waiver
 from auditor.pipeline.waivers import parse_date
 from auditor.rulespec import Option, Rule
 from auditor.sources.yamldocs import load_one
+from auditor.validate import check_keys, entries
 
 _TOP_KEYS = ("owner-keys", "rules", "waivers", "apps", "ignore-differences")
 _RULE_KEYS = ("severity", "enabled")
@@ -54,15 +55,6 @@ class Config:
     @property
     def enabled(self) -> tuple[RuleConfig, ...]:
         return tuple(r for r in self.rules if r.enabled)
-
-
-def check_keys(where: str, data: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    """Unknown keys are errors that name the key and what is allowed."""
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise InputError(
-            f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(allowed)})"
-        )
 
 
 def _check_option(where: str, value: Any, option: Option) -> Any:
@@ -96,16 +88,8 @@ def _rule_config(rule: Rule, raw: Any, where: str) -> RuleConfig:
 
 def _waivers(raw: Any, rule_ids: dict[str, str], where: str) -> tuple[Waiver, ...]:
     """Validate `waivers:` from the config; any problem is an InputError naming the entry."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise InputError(f"{where}: expected a list of waivers")
     waivers = []
-    for i, entry in enumerate(raw):
-        at = f"{where}[{i}]"
-        if not isinstance(entry, dict):
-            raise InputError(f"{at}: expected a mapping with rule, reason and expires")
-        check_keys(at, entry, _WAIVER_KEYS)
+    for at, entry in entries(raw, where, _WAIVER_KEYS, "waivers"):
         rule = rule_ids.get(str(entry.get("rule")))
         if rule is None:
             raise InputError(
