@@ -13,6 +13,9 @@ from auditor.sources import cache
 from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.sources.yamldocs import parse
 
+# Test hook: a FIFO each parse worker opens before its first parse, so a test can hold the
+# parallel parse until it has sent a signal (open blocks until the test opens the FIFO).
+_GATE = "MESH_AUDIT_TEST_PARSE_GATE"
 # Below this many unparsed files, starting worker processes costs more than it saves.
 _PARALLEL_MIN = 400
 OnFile = Callable[[int], None]
@@ -34,6 +37,13 @@ def parse_blob(text: str, path: str) -> dict[str, Any]:
     }
 
 
+def _start_worker() -> None:
+    quiet_worker()
+    gate = os.environ.get(_GATE)
+    if gate:
+        os.close(os.open(gate, os.O_RDONLY))
+
+
 def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
     """Parse on every core when there is enough to parse: YAML construction is CPU-bound."""
     workers = min(os.cpu_count() or 1, 8)
@@ -42,7 +52,7 @@ def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
     from concurrent.futures import ProcessPoolExecutor  # only first scans of big repos need it
 
     chunk = max(1, len(texts) // (workers * 4))
-    with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
+    with ProcessPoolExecutor(workers, initializer=_start_worker) as pool:
         return list(pool.map(parse_blob, texts, paths, chunksize=chunk))
 
 
