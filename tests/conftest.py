@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from auditor.cli.commands import cli
 
@@ -28,6 +29,11 @@ KIALI = (
     / "__fixtures__"
 )
 PEER_CASES = SHARED / "peer-cases" / "istio-analyze"
+
+# Property tests draw the same examples on every run (seeded by the test's name) and keep no
+# example database: a red run is reproducible, and a green one stays green.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.load_profile("suite")
 
 
 class GitRepo:
