@@ -1,8 +1,8 @@
 """Interrupts, with real processes: Ctrl-C on the process group and SIGTERM print one
 line and leave no worker or git child behind; a closed stdout is exit 141, not 1.
 
-Signals are sent at a synchronization point (the parse workers exist and wait at a gate the
-test opens only once the signal is sent), never after a sleep.
+Signals are sent at a synchronization point, never after a sleep: the parse work is all
+submitted to the workers, which wait at a gate the test opens only once the signal is sent.
 """
 
 from __future__ import annotations
@@ -111,8 +111,10 @@ def test_a_signal_during_a_parallel_parse_is_one_line_and_leaves_nothing(
         text=True,
         start_new_session=True,
     )
-    _until(lambda: len(_workers(proc.pid)) >= 2 or proc.poll() is not None, "parse workers")
+    submitted = tmp_path / "gate.submitted"
+    _until(lambda: submitted.exists() or proc.poll() is not None, "the parse to be submitted")
     assert proc.poll() is None, proc.communicate()
+    assert len(_workers(proc.pid)) >= 2
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)  # what the terminal does on Ctrl-C
     else:

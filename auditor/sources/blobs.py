@@ -13,8 +13,9 @@ from auditor.sources import cache
 from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.sources.yamldocs import parse
 
-# Test hook: a FIFO each parse worker opens before its first parse, so a test can hold the
-# parallel parse until it has sent a signal (open blocks until the test opens the FIFO).
+# Test hook (tests/test_signals.py): a FIFO each parse worker opens before parsing, which
+# blocks until the test opens it too; the main process touches GATE.submitted once all the
+# work is submitted. The test signals then: the parse is certainly under way, not yet done.
 _GATE = "MESH_AUDIT_TEST_PARSE_GATE"
 # Below this many unparsed files, starting worker processes costs more than it saves.
 _PARALLEL_MIN = 400
@@ -53,7 +54,10 @@ def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
 
     chunk = max(1, len(texts) // (workers * 4))
     with ProcessPoolExecutor(workers, initializer=_start_worker) as pool:
-        return list(pool.map(parse_blob, texts, paths, chunksize=chunk))
+        parsed = pool.map(parse_blob, texts, paths, chunksize=chunk)
+        if gate := os.environ.get(_GATE):
+            Path(f"{gate}.submitted").touch()
+        return list(parsed)
 
 
 def read_blobs(
