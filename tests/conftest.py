@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from auditor.cli.commands import cli
 
@@ -28,14 +30,21 @@ KIALI = (
 )
 PEER_CASES = SHARED / "peer-cases" / "istio-analyze"
 
+# Property tests draw the same examples on every run (seeded by the test's name) and keep no
+# example database: a red run is reproducible, and a green one stays green.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.load_profile("suite")
+
 
 class GitRepo:
     """A real repository; every commit gets the date and author the test gives it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, init: bool = True) -> None:
+        """Create the repository at path, or with init=False use the one already there."""
         self.path = path
-        path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
+        if init:
+            path.mkdir(parents=True, exist_ok=True)
+            self.git("init", "-q", "-b", "main")
 
     def git(self, *args: str, date: str | None = None, author: str = "Alice Example") -> str:
         env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -60,15 +69,20 @@ class GitRepo:
         author: str = "Alice Example",
         message: str = "change",
     ) -> str:
-        """Write (or, for None, delete) files and commit them; return the sha."""
+        """Write (or, for None, delete) files and commit them; return the sha.
+
+        One `git add -A` stages the writes and the deletions together: a Git process per file
+        was most of what building a test repository cost.
+        """
         for rel, content in files.items():
             target = self.path / rel
             if content is None:
-                self.git("rm", "-q", rel)
+                target.unlink(missing_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
-            self.git("add", rel)
+        if files:
+            self.git("add", "-A", "--", *files)
         self.git("commit", "-q", "--allow-empty", "-m", message, date=date, author=author)
         return self.git("rev-parse", "HEAD")
 
@@ -167,8 +181,17 @@ class Scenario:
     }
 
     def __init__(self, root: Path) -> None:
-        self.repo = GitRepo(root / "gitops")
-        self.repo.commit(
+        """The scenario laid out under root by `build`, or a copy of one."""
+        self.repo = GitRepo(root / "gitops", init=False)
+        self.objects = self.live_objects()
+        self.dump = root / "cluster.yaml"
+        self.db = root / "audit.db"
+
+    @classmethod
+    def build(cls, root: Path) -> Scenario:
+        """Lay out the repository with its dated commits and the cluster dump under root."""
+        repo = GitRepo(root / "gitops")
+        repo.commit(
             {
                 "CODEOWNERS": "* @acme/platform\napps/shop/ @acme/shop\n",
                 "apps/shop/kustomization.yaml": "namespace: shop\nresources:\n  - routes.yaml\n",
@@ -183,7 +206,7 @@ class Scenario:
             date="2025-05-01T10:00:00+00:00",
             message="shop routing",
         )
-        self.repo.commit(
+        repo.commit(
             {
                 "apps/old/ghost.yaml": manifest(
                     "VirtualService", "ghost", REMOTE_CART_VS, namespace="old"
@@ -194,10 +217,16 @@ class Scenario:
             message="ghost canary",
         )
         # Nobody owns old/: CODEOWNERS gives it no owner (an owner-less rule is last and wins).
-        self.repo.commit(
+        repo.commit(
             {"CODEOWNERS": "* @acme/platform\napps/shop/ @acme/shop\napps/old/\n"},
             date="2025-07-02T10:00:00+00:00",
         )
+        dump(root / "cluster.yaml", cls.live_objects())
+        return cls(root)
+
+    @staticmethod
+    def live_objects() -> list[dict[str, Any]]:
+        """What the cluster serves: one object in each sync state."""
         cart_live = live(
             "VirtualService",
             "cart",
@@ -211,7 +240,7 @@ class Scenario:
         )
         cart_live["apiVersion"] = "networking.istio.io/v1beta1"
         drifted = {**CART_DR, "trafficPolicy": {"loadBalancer": {"simple": "LEAST_REQUEST"}}}
-        self.objects = [
+        return [
             live("Namespace", "shop", ""),
             live("Namespace", "sandbox", "", labels={"owner": "sandbox-team"}),
             cart_live,
@@ -235,8 +264,6 @@ class Scenario:
             live("Service", "checkout", "shop", {"selector": {"app": "checkout"}}),
             live("Pod", "cart-v1-abc", "shop", labels={"app": "cart", "version": "v1"}),
         ]
-        self.dump = dump(root / "cluster.yaml", self.objects)
-        self.db = root / "audit.db"
 
     @property
     def args(self) -> tuple[str | Path, ...]:
@@ -244,6 +271,16 @@ class Scenario:
         return ("--repo", self.repo.path, "--cluster-dump", self.dump, "--db", self.db)
 
 
+@pytest.fixture(scope="session")
+def _scenario_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scenario built once per session: its Git commits are most of its cost."""
+    root = tmp_path_factory.mktemp("scenario")
+    Scenario.build(root)
+    return root
+
+
 @pytest.fixture
-def scenario(tmp_path: Path) -> Scenario:
+def scenario(_scenario_template: Path, tmp_path: Path) -> Scenario:
+    """A private copy of the scenario (repository with its dated history, dump) in tmp_path."""
+    shutil.copytree(_scenario_template, tmp_path, dirs_exist_ok=True)
     return Scenario(tmp_path)

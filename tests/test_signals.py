@@ -1,7 +1,8 @@
 """Interrupts, with real processes: Ctrl-C on the process group and SIGTERM print one
 line and leave no worker or git child behind; a closed stdout is exit 141, not 1.
 
-Signals are sent at a synchronization point (the parse workers exist), never after a sleep.
+Signals are sent at a synchronization point, never after a sleep: the parse work is all
+submitted to the workers, which wait at a gate the test opens only once the signal is sent.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ def test_a_signal_during_a_parallel_parse_is_one_line_and_leaves_nothing(
 ) -> None:
     dump = tmp_path / "d.yaml"
     dump.write_text("apiVersion: v1\nkind: List\nitems: []\n")
+    # The workers wait at this FIFO before parsing: the parse cannot end before the signal.
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
     proc = subprocess.Popen(
         [
             BIN,
@@ -101,19 +105,25 @@ def test_a_signal_during_a_parallel_parse_is_one_line_and_leaves_nothing(
             "--format",
             "json",
         ],
-        env=_env(tmp_path),
+        env={**_env(tmp_path), "MESH_AUDIT_TEST_PARSE_GATE": str(gate)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
-    _until(lambda: len(_workers(proc.pid)) >= 2 or proc.poll() is not None, "parse workers")
+    submitted = tmp_path / "gate.submitted"
+    _until(lambda: submitted.exists() or proc.poll() is not None, "the parse to be submitted")
     assert proc.poll() is None, proc.communicate()
+    assert len(_workers(proc.pid)) >= 2
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)  # what the terminal does on Ctrl-C
     else:
         proc.send_signal(sig)  # what a CronJob's deadline or `kill` does
-    out, err = proc.communicate(timeout=60)
+    opened = os.open(gate, os.O_RDWR)  # a writer (never blocks): the workers go on
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(opened)
     assert proc.returncode == code, err
     assert err == f"mesh-audit: error: {word}; the database was left as it was\n"
     assert out == ""
@@ -121,8 +131,7 @@ def test_a_signal_during_a_parallel_parse_is_one_line_and_leaves_nothing(
     assert not (tmp_path / "db").exists()
 
 
-def test_a_closed_stdout_is_141_not_findings(tmp_path: Path) -> None:
-    scenario = Scenario(tmp_path)
+def test_a_closed_stdout_is_141_not_findings(scenario: Scenario, tmp_path: Path) -> None:
     read, write = os.pipe()
     os.close(read)  # the reader is gone before anything is written, as after `| head`
     proc = subprocess.run(

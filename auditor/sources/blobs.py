@@ -13,6 +13,10 @@ from auditor.sources import cache
 from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.sources.yamldocs import parse
 
+# Test hook (tests/test_signals.py): a FIFO each parse worker opens before parsing, which
+# blocks until the test opens it too; the main process touches GATE.submitted once all the
+# work is submitted. The test signals then: the parse is certainly under way, not yet done.
+_GATE = "MESH_AUDIT_TEST_PARSE_GATE"
 # Below this many unparsed files, starting worker processes costs more than it saves.
 _PARALLEL_MIN = 400
 OnFile = Callable[[int], None]
@@ -34,6 +38,13 @@ def parse_blob(text: str, path: str) -> dict[str, Any]:
     }
 
 
+def _start_worker() -> None:
+    quiet_worker()
+    gate = os.environ.get(_GATE)
+    if gate:
+        os.close(os.open(gate, os.O_RDONLY))
+
+
 def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
     """Parse on every core when there is enough to parse: YAML construction is CPU-bound."""
     workers = min(os.cpu_count() or 1, 8)
@@ -42,8 +53,11 @@ def _parse_all(texts: list[str], paths: list[str]) -> list[dict[str, Any]]:
     from concurrent.futures import ProcessPoolExecutor  # only first scans of big repos need it
 
     chunk = max(1, len(texts) // (workers * 4))
-    with ProcessPoolExecutor(workers, initializer=quiet_worker) as pool:
-        return list(pool.map(parse_blob, texts, paths, chunksize=chunk))
+    with ProcessPoolExecutor(workers, initializer=_start_worker) as pool:
+        parsed = pool.map(parse_blob, texts, paths, chunksize=chunk)
+        if gate := os.environ.get(_GATE):
+            Path(f"{gate}.submitted").touch()
+        return list(parsed)
 
 
 def read_blobs(
