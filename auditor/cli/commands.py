@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from auditor import store, version
+from auditor.cli import signals
 from auditor.cli.options import (
     CONSOLE_SCRIPT,
     DATA_FORMATS,
@@ -107,14 +108,15 @@ def _scan(
 ) -> int:
     """Scan, write the output, and return the exit code; `last` (the process's last
     command) exits right here, while the scan's objects are still referenced."""
-    if metrics_file is not None:
-        target = metrics_file
 
-        def write_metrics(scan: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-            """Before the scan commits: if the file cannot be written, nothing is stored."""
-            metrics.write(target, metrics.render(scan["cluster"], scan, rows))
+    def before_commit(scan: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        """Inside the store's transaction: an interrupted run, or a metrics file that cannot
+        be written, stores nothing."""
+        signals.raise_if_received()
+        if metrics_file is not None:
+            metrics.write(metrics_file, metrics.render(scan["cluster"], scan, rows))
 
-        req = replace(req, before_commit=write_metrics)
+    req = replace(req, before_commit=before_commit)
     try:
         with counter() as advance:
             outcome = run_scan(req, CATALOG, advance)

@@ -79,6 +79,15 @@ def _raise(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def raise_if_received() -> None:
+    """Raise again for a signal whose exception something swallowed (a fork callback, a
+    destructor): called before the store commits, so an interrupted scan stores nothing."""
+    if received:
+        if received[-1] == signal.SIGTERM:
+            raise Terminated
+        raise KeyboardInterrupt
+
+
 @contextmanager
 def handled() -> Iterator[None]:
     """Within the block, Ctrl-C and SIGTERM raise, with the watchdog armed (main thread only)."""

@@ -65,7 +65,7 @@ def _is_list(doc: Any) -> TypeGuard[dict[str, Any]]:
 def _load(text: str) -> Any:
     try:
         return YAML().load(text)
-    except YAMLError as exc:
+    except (YAMLError, ValueError) as exc:  # ruamel raises ValueError on `[._]`
         raise EditError(f"cannot edit YAML: {str(exc).splitlines()[0]}") from None
 
 
