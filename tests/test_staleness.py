@@ -153,3 +153,39 @@ def test_a_shallow_clone_says_so_and_age_rules_do_not_judge(make_repo, tmp_path)
     )
     assert any(n.startswith("shallow clone:") for n in doc["scan"]["notes"])
     assert any(n.startswith("MA307 not run: needs the Git history") for n in doc["scan"]["notes"])
+
+
+def test_a_blob_missing_from_a_partial_clone_costs_only_that_files_history(
+    make_repo, tmp_path
+) -> None:
+    """A partial clone whose origin is gone: old revisions cannot be read. The scan says so
+    in a note and goes on (no exit 3, no git `fatal:` on stderr)."""
+    import shutil
+    import subprocess
+
+    from conftest import CART_VS, dump, manifest, run
+
+    origin = make_repo("origin")
+    origin.git("config", "uploadpack.allowFilter", "true")
+    origin.git("config", "uploadpack.allowAnySHA1InWant", "true")
+    for n in (1, 2, 3):
+        fault = {"abort": {"httpStatus": 500, "percentage": {"value": 1}}}
+        vs = {**CART_VS, "hosts": [f"cart-{n}"], "http": [{**CART_VS["http"][0], "fault": fault}]}
+        origin.commit(
+            {"a.yaml": manifest("VirtualService", "cart", vs, namespace="shop")},
+            date=f"2024-0{n}-01T00:00:00+00:00",
+        )
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", f"file://{origin.path}", str(clone)],
+        check=True,
+    )
+    shutil.rmtree(origin.path)
+    cluster = dump(tmp_path / "c.yaml", [])
+    result = run(
+        "scan", "--repo", clone, "--cluster-dump", cluster, "--db", tmp_path / "a.db", "-o", "json"
+    )
+    assert result.exit_code == 0, result.output
+    assert "fatal:" not in result.stderr
+    notes = __import__("json").loads(result.stdout)["scan"]["notes"]
+    assert any(n.startswith("older revisions of 1 file(s) are not in this clone") for n in notes)
