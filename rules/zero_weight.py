@@ -99,7 +99,9 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         evidence = stale.evidence()
         writer = left_by(vs.live)
         if writer is not None:
-            evidence["left_by"] = f"{writer}; no Rollout or Canary manages this route now"
+            before = inventory.remembered.get(str(vs.key))
+            last = f"; last managed by {before}" if before else ""
+            evidence["left_by"] = f"{writer}{last}; no Rollout or Canary manages this route now"
         for locator, entry in zero:
             dest = mapping(entry.get("destination"))
             target = str(dest.get("host") or "?") + (

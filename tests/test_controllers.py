@@ -120,6 +120,18 @@ def test_drift_outside_the_managed_fields_is_still_drift(tmp_path: Path) -> None
 
 def test_a_route_left_by_a_deleted_rollout_is_a_finding(tmp_path: Path) -> None:
     repo = _admiral_repo(tmp_path)
+    # A first scan sees the Rollout manage the route.
+    before = dump(tmp_path / "before.yaml", _live(repo, (100, 0), "Healthy"))
+    scan_json(
+        "--repo",
+        repo.path,
+        "--cluster-dump",
+        before,
+        "--db",
+        tmp_path / "a.db",
+        "--cluster-name",
+        "prod",
+    )
     # The Rollout was deleted from the repo (and the cluster); its VirtualService stayed.
     greeting = repo.path / "overlays" / "canary" / "greeting.yaml"
     greeting.write_text(
@@ -128,12 +140,22 @@ def test_a_route_left_by_a_deleted_rollout_is_a_finding(tmp_path: Path) -> None:
     repo.git("commit", "-q", "-am", "drop the rollout", date="2024-03-01T10:00:00+00:00")
     objects = [o for o in _live(repo, (100, 0), "Healthy") if o["kind"] != "Rollout"]
     cluster = dump(tmp_path / "c.yaml", objects)
-    _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    _, doc = scan_json(
+        "--repo",
+        repo.path,
+        "--cluster-dump",
+        cluster,
+        "--db",
+        tmp_path / "a.db",
+        "--cluster-name",
+        "prod",
+    )
     leftover = next(f for f in doc["findings"] if f["rule"] == "MA306")
     assert leftover["name"] == "rollout-vsvc"
     assert leftover["evidence"]["left_by"].startswith(
         "Argo Rollouts (field manager, last write 2026-11-20)"
     )
+    assert f"last managed by Rollout {NS}/greeting-canary" in leftover["evidence"]["left_by"]
 
 
 def _flagger_repo(root: Path) -> GitRepo:

@@ -85,6 +85,9 @@ class Inventory:
     git_context: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     # What progressive-delivery controllers manage (auditor/controllers.py), by resource.
     managed: dict[ObjectKey, Managed] = field(default_factory=dict)
+    # What managed each resource when earlier scans of this cluster saw it (resource -> the
+    # Rollout or Canary): names the controller of a leftover whose controller is gone.
+    remembered: dict[str, str] = field(default_factory=dict)
     # Drifted fields left out, with why (a controller writes them, an ignore rule), by resource.
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = field(default_factory=dict)
     # Rollouts and Canaries in flight, for the scan notes.
@@ -389,6 +392,7 @@ def build(
     now: datetime,
     ignore: tuple[IgnoreRule, ...] = (),
     screened: bool = False,
+    remembered: dict[str, str] | None = None,
 ) -> Inventory:
     """Join the live and Git sides into resources (one per group, kind, namespace, name).
 
@@ -487,6 +491,7 @@ def build(
         rejected=rejected,
         timeline=git.timeline,
         managed=managed_by,
+        remembered=remembered or {},
         ignored=ignored,
         origins=origins,
         progress=tuple(p.detail for p in controllers.progress),

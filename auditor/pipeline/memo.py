@@ -132,3 +132,18 @@ class CleanInputs:
     def remember(self, clean: bool) -> None:
         if clean and not self.known and self.path is not None:
             cache.save(self.path, self.key)
+
+
+class Managers:
+    """Which Rollout or Canary managed each resource when this cluster was last scanned, kept
+    between scans: a leftover route can then name the controller that is gone."""
+
+    def __init__(self, repo: str, cluster: str) -> None:
+        self.path = cache.slot("managers", repo, cluster) / "managers.json"
+        stored = cache.load(self.path)
+        self.known: dict[str, str] = stored if isinstance(stored, dict) else {}
+
+    def remember(self, managed: dict[str, str]) -> None:
+        merged = {**self.known, **managed}
+        if merged != self.known:
+            cache.save(self.path, merged)

@@ -19,7 +19,7 @@ from auditor.config import load_config
 from auditor.model import Finding
 from auditor.pipeline import engine
 from auditor.pipeline.inventory import Inventory, build
-from auditor.pipeline.memo import CleanInputs, RuleMemo
+from auditor.pipeline.memo import CleanInputs, Managers, RuleMemo
 from auditor.rulespec import Rule
 from auditor.sources import LiveSnapshot, no_cluster
 from auditor.sources.dump import read_dump
@@ -130,8 +130,12 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     live = read_live(req.live, advance)
     now = clock.now()
     clean = CleanInputs.for_scan(live, git)
-    inventory = build(live, git, config.owner_keys, now, config.ignore, clean.known)
+    managers = Managers(git.repo, live.cluster)
+    inventory = build(live, git, config.owner_keys, now, config.ignore, clean.known, managers.known)
     clean.remember(not inventory.rejected)
+    managers.remember(
+        {str(k): m.controller for k, m in inventory.managed.items() if not m.generated}
+    )
     memo = RuleMemo.for_scan(
         live, git, config.owner_keys, inventory.resources + inventory.controller_resources
     )
