@@ -178,11 +178,13 @@ def rules(console: Console, catalog: Sequence[Any], detailed: bool) -> None:
                 console.print(Syntax(example, "yaml", background_color="default"))
         return
     out = Table(title="mesh-audit rules", title_justify="left")
-    for column in ("ID", "NAME", "SEVERITY", "SUMMARY", "OPTIONS"):
-        out.add_column(column, overflow="fold")
+    for column in ("ID", "NAME", "SEVERITY"):
+        out.add_column(column, no_wrap=True)
+    out.add_column("SUMMARY (and options)", ratio=1)
     for rule in catalog:
-        opts = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items())
-        out.add_row(rule.id, rule.name, rule.severity.value, rule.summary, opts)
+        opts = ", ".join(rule.defaults)
+        summary = escape(rule.summary) + (f"\n[dim]options: {opts}[/]" if opts else "")
+        out.add_row(rule.id, rule.name, rule.severity.value, summary)
     console.print(out)
 
 
@@ -207,18 +209,15 @@ def tickets(console: Console, docs: Sequence[dict[str, Any]], dry_run: bool) -> 
 
 
 def retirements(console: Console, docs: Sequence[dict[str, Any]]) -> None:
+    """One block per resource: the action and the resource on one line (never broken),
+    then its owner and findings, then the file to change or the command to run."""
     if not docs:
         console.print("Nothing is due for retirement.")
         return
-    out = Table(title="due for retirement", title_justify="left")
-    for column in ("ACTION", "RESOURCE", "OWNER", "FINDINGS", "WHERE / HOW"):
-        out.add_column(column, overflow="fold")
     for d in docs:
-        out.add_row(
-            d["action"],
-            label(d["kind"], d["namespace"], d["name"]),
-            d["owner"] or NO_OWNER,
-            ", ".join(f["rule"] for f in d["findings"]),
-            d["command"] or d["path"] or "",
-        )
-    console.print(out)
+        head = Text(f"{d['action']:<16}", style="bold")
+        head.append(label(d["kind"], d["namespace"], d["name"]), style="bold")
+        console.print(head, overflow="ignore", crop=False)
+        rules = ", ".join(f["rule"] for f in d["findings"])
+        console.print(f"  owner {escape(d['owner'] or NO_OWNER)}; findings {rules}")
+        console.print(Text(f"  {d['command'] or d['path'] or ''}", style="dim"), crop=False)
