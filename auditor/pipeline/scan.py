@@ -24,7 +24,6 @@ from auditor.rulespec import Rule
 from auditor.sources import LiveSnapshot, no_cluster
 from auditor.sources.dump import read_dump
 from auditor.sources.gitops import GitSnapshot, read_repo
-from auditor.sources.yamldocs import ParseError
 
 _MAX_REASONS = 20
 
@@ -62,8 +61,8 @@ class ScanRequest:
 class ScanOutcome:
     scan: dict[str, Any]
     findings: list[dict[str, Any]]
-    parse_errors: tuple[ParseError, ...]
-    # What the findings were drawn from (it also holds the live objects and manifests).
+    # What the findings were drawn from (it also holds the live objects and manifests):
+    # kept referenced until the program ends, so nothing is freed object by object.
     inventory: Inventory
 
 
@@ -174,7 +173,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     )
     if added is not None:
         rows = [r for r in rows if r["fingerprint"] in added]
-    return ScanOutcome(scan_row, rows, git.errors, inventory)
+    return ScanOutcome(scan_row, rows, inventory)
 
 
 def _added(
