@@ -146,3 +146,31 @@ def test_history_after_new_commits_equals_a_fresh_read(make_repo, tmp_path: Path
     incremental = read_history(git_repo, head, slot)
     assert incremental == read_history(git_repo, head, tmp_path / "fresh")
     assert [r.commit.files for r in incremental["a.yaml"]] == [2, 1]
+
+
+def test_a_path_scan_reads_the_history_of_its_own_files_only(make_repo, tmp_path: Path) -> None:
+    import json
+
+    repo = make_repo()
+    repo.commit(
+        {
+            "a/x.yaml": manifest("VirtualService", "x", VS),
+            "b/y.yaml": manifest("VirtualService", "y", VS),
+        },
+        date="2025-01-01T00:00:00+00:00",
+    )
+    repo.commit(
+        {"a/x.yaml": manifest("VirtualService", "x", {**VS, "hosts": ["x2"]})},
+        date="2025-06-01T00:00:00+00:00",
+    )
+    b_only = repo.commit({"b/y.yaml": manifest("VirtualService", "y", {**VS, "hosts": ["y2"]})})
+    scoped = read_repo(str(repo.path), None, ("a",))
+    full = read_repo(str(repo.path), None, ())
+    assert scoped.timeline.revisions("a/x.yaml") == full.timeline.revisions("a/x.yaml")
+    assert len(scoped.timeline.revisions("a/x.yaml")) == 2
+    # Only the commits that touched a/ are read (with every file they touched, so a mass
+    # commit still counts as one).
+    (history,) = (tmp_path / "cache").rglob("history-*.json")
+    read = json.loads(history.read_text())["paths"]
+    assert len(read["a/x.yaml"]) == 2
+    assert b_only not in {r[0] for revisions in read.values() for r in revisions}

@@ -146,7 +146,19 @@ def _build(
     )
     found = discover(tree, remotes, declared)
     built = build_apps(repo, tree, found, rel_paths, slot, advance)
-    history = read_history(repo, commit.hexsha, slot)
+    # A --path scan reads the history of its own files only: what it applies, and inputs.
+    scope = (
+        tuple(
+            sorted(
+                {p for p, _, _ in built.files}
+                | {o.path for o in built.objects}
+                | {p for a in built.apps for p in a["inputs"]}
+            )
+        )
+        if rel_paths
+        else ()
+    )
+    history = read_history(repo, commit.hexsha, slot, scope)
     docs: list[list[Any]] = []
     commits: dict[str, list[Any]] = {}
     errors: list[list[Any]] = []
@@ -217,6 +229,7 @@ def _build(
         "owners_files": prow_owners,
         "catalog": catalog,
         "apps": built.apps,
+        "history_scope": list(scope),
         "problems": built.problems,
         "notes": found.notes,
     }
@@ -313,7 +326,7 @@ def read_repo(
         ),
         config_text=config_text,
         config_source=config_source,
-        timeline=Timeline(repo, commit.hexsha, slot),
+        timeline=Timeline(repo, commit.hexsha, slot, tuple(snap["history_scope"])),
         notes=tuple(notes + snap["notes"]),
         apps=tuple(snap["apps"]),
         problems=tuple(snap["problems"]),

@@ -7,6 +7,8 @@ commits that touch too many files and commits that leave the document's spec unc
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -67,10 +69,18 @@ def _parse_log(out: str) -> dict[str, list[Revision]]:
     return history
 
 
-def _log(repo: Any, revisions: str) -> str:
-    return repo.git.log(
-        "-z", "-M", "--raw", "--no-abbrev", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI", revisions
-    )
+def _log(repo: Any, revisions: str, paths: tuple[str, ...] = ()) -> str:
+    """`git log --raw` of the revisions; limited to `paths` (given on stdin, so any number
+    fits) when there are some."""
+    args = ["-z", "-M", "--raw", "--no-abbrev", "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI"]
+    if not paths:
+        return str(repo.git.log(*args, revisions))
+    with tempfile.TemporaryFile() as listed:
+        listed.write(("--\n" + "\n".join(paths) + "\n").encode())
+        listed.seek(0)
+        # --full-diff: every file a commit touched, so mass commits still count as mass.
+        command = ["git", "log", *args, "--full-diff", "--stdin", revisions]
+        return str(repo.git.execute(command, istream=listed))
 
 
 def _encode(history: dict[str, list[Revision]]) -> dict[str, list[list[Any]]]:
@@ -84,21 +94,28 @@ def _decode(paths: dict[str, list[list[Any]]]) -> dict[str, list[Revision]]:
     return {p: [Revision(Commit(*c[:5]), *c[5:]) for c in revs] for p, revs in paths.items()}
 
 
-def read_history(repo: Any, sha: str, slot: Path) -> dict[str, list[Revision]]:
+def read_history(
+    repo: Any, sha: str, slot: Path, scope: tuple[str, ...] = ()
+) -> dict[str, list[Revision]]:
     """Revisions of each manifest path, newest first, from ONE `git log --raw` pass.
 
     Renames are followed: commits made under an older name count for the current one.
     The raw diff gives each revision's blob ids, so no tree is walked later. When the
     cached history is of an ancestor commit, only the commits since are read (unless
-    one of them renames a file: then the whole history is read again)."""
-    cached = cache.load(slot / "history.json")
+    one of them renames a file: then the whole history is read again). A `scope` (the
+    files a `--path` scan reads) limits the pass to them; a file renamed from outside the
+    scope then starts its history at the rename."""
+    name = "history.json"
+    if scope:
+        name = f"history-{hashlib.sha256(chr(0).join(scope).encode()).hexdigest()[:16]}.json"
+    cached = cache.load(slot / name)
     if isinstance(cached, dict) and cached.get("commit") == sha:
         return _decode(cached["paths"])
     history = None
     if isinstance(cached, dict) and isinstance(cached.get("commit"), str):
         try:
             repo.git.merge_base("--is-ancestor", cached["commit"], sha)
-            out = _log(repo, f"{cached['commit']}..{sha}")
+            out = _log(repo, f"{cached['commit']}..{sha}", scope)
         except Exception:  # not an ancestor (or gone): read everything
             out = None
         if out is not None and ":R" not in out:
@@ -106,18 +123,19 @@ def read_history(repo: Any, sha: str, slot: Path) -> dict[str, list[Revision]]:
             for path, revisions in _parse_log(out).items():
                 history[path] = revisions + history.get(path, [])
     if history is None:
-        history = _parse_log(_log(repo, sha))
-    cache.save(slot / "history.json", {"commit": sha, "paths": _encode(history)})
+        history = _parse_log(_log(repo, sha, scope))
+    cache.save(slot / name, {"commit": sha, "paths": _encode(history)})
     return history
 
 
 class Timeline:
     """Answers "when did this document last really change?" from the repo's history."""
 
-    def __init__(self, repo: Any, sha: str, slot: Path) -> None:
+    def __init__(self, repo: Any, sha: str, slot: Path, scope: tuple[str, ...] = ()) -> None:
         self._repo = repo
         self._sha = sha
         self._slot = slot
+        self._scope = scope
         memo = cache.load(slot / "changes.json")
         self._memo: dict[str, list[Any] | None] = memo if isinstance(memo, dict) else {}
         self._dirty = False
@@ -127,7 +145,7 @@ class Timeline:
     @cached_property
     def _history(self) -> dict[str, list[Revision]]:
         """Loaded on first need: most scans answer from the memo alone."""
-        return read_history(self._repo, self._sha, self._slot)
+        return read_history(self._repo, self._sha, self._slot, self._scope)
 
     @cached_property
     def _parsed(self) -> dict[str, dict[str, Any]]:
