@@ -2,8 +2,8 @@
 
 A subset is looked up in the DestinationRules whose host (qualified with the rule's
 namespace) matches the destination host and that apply in the VirtualService's
-namespace. On a scan limited with `-n`, only hosts of the scanned namespaces are
-judged. (Peer: istioctl analyze IST0101 subset.)
+namespace. Routes reach across namespaces, so a scan limited with `-n` does not judge
+it (its findings stay as they are). (Peer: istioctl analyze IST0101 subset.)
 
 Rationale: Envoy has no cluster for an undefined subset: every request to it fails
 with 503 (NR). Usually the DestinationRule was changed and the route was forgotten.
@@ -25,7 +25,7 @@ from auditor.rulespec import Needs
 ID = "MA303"
 NAME = "missing-subset"
 SEVERITY = "high"
-NEEDS = Needs(kinds=("DestinationRule",))
+NEEDS = Needs(kinds=("DestinationRule",), all_namespaces=True)
 
 EXAMPLE_BAD = """\
 apiVersion: v1
@@ -85,8 +85,6 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             if d.subset is None:
                 continue
             host = fqdn(d.host, vs.key.namespace)
-            if not inventory.knows(host):
-                continue
             rules = inventory.destination_rules(host, vs)
             defined = sorted(
                 {

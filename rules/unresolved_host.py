@@ -5,9 +5,10 @@ is given) and DestinationRule hosts. Hosts resolve as Istio resolves them: a sho
 is qualified with the resource's namespace; FQDNs and wildcard ServiceEntry hosts match;
 a Service exported elsewhere (`networking.istio.io/exportTo`) or a ServiceEntry's
 `exportTo` hide it; a VirtualService with `exportTo` must see the host from each
-namespace it is exported to. On a scan limited with `-n`, only hosts of the scanned
-namespaces are judged. A DestinationRule whose host nothing routes to either is left to
-MA308 (one finding for one dead rule). (Peer: istioctl analyze IST0101 host, IST0174.)
+namespace it is exported to. Hosts reach across namespaces, so a scan limited with `-n`
+does not judge it (its findings stay as they are). A DestinationRule whose host nothing
+routes to either is left to MA308 (one finding for one dead rule). (Peer: istioctl
+analyze IST0101 host, IST0174.)
 
 Rationale: traffic to a host nobody serves fails; a rule for it is dead config.
 
@@ -27,7 +28,7 @@ from auditor.rulespec import Needs
 ID = "MA302"
 NAME = "unresolved-host"
 SEVERITY = "high"
-NEEDS = Needs(kinds=("Service", "ServiceEntry"))
+NEEDS = Needs(kinds=("Service", "ServiceEntry"), all_namespaces=True)
 
 EXAMPLE_BAD = """\
 apiVersion: networking.istio.io/v1
@@ -66,8 +67,6 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         index = inventory.hosts(vs)
         for d in inventory.destinations(vs):
             host = fqdn(d.host, vs.key.namespace)
-            if not inventory.knows(host):
-                continue
             targets = index.resolve(host, spaces)
             port_missing = d.port is not None and all(
                 t.ports and d.port not in t.ports for t in targets
@@ -94,9 +93,9 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 )
     for dr in inventory.of_kind("DestinationRule"):
         raw, host = rule_host(dr.spec, dr.key.namespace)
-        if not inventory.namespaces and not inventory.subsets_routed(host):
+        if not inventory.subsets_routed(host):
             continue  # nothing routes there either: a dead rule, MA308's one finding
-        if inventory.knows(host) and not inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
+        if not inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
             yield Problem(
                 dr,
                 f"{dr.key} host {raw!r} matches no Service or ServiceEntry",
