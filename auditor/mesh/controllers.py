@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.model import ObjectKey
+from auditor.mesh.routes import items, mapping
+from auditor.model import ObjectKey, label
 
 ROLLOUT_HASH = "rollouts-pod-template-hash"
 CONTROLLER_KINDS = frozenset({"Rollout", "Canary"})
@@ -24,14 +25,6 @@ CONTROLLER_KINDS = frozenset({"Rollout", "Canary"})
 MANAGERS = {"rollouts-controller": "Argo Rollouts", "flagger": "Flagger"}
 _WEIGHT = re.compile(r"^spec\.(http|tls|tcp)\[(\d+)\]\.route\[\d+\]\.weight$")
 _HASH = re.compile(r'^spec\.subsets\[(\d+)\]\.labels\["' + ROLLOUT_HASH + r'"\]$')
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _name_ns(ref: Any, namespace: str) -> tuple[str, str]:
@@ -80,50 +73,50 @@ class Controllers:
             self._canary(canary)
 
     def _rollout(self, obj: dict[str, Any]) -> None:
-        meta = _dict(obj.get("metadata"))
+        meta = mapping(obj.get("metadata"))
         namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
-        label = f"Rollout {namespace}/{name}"
-        self.known.add(label)
-        canary = _dict(_dict(_dict(obj.get("spec")).get("strategy")).get("canary"))
-        istio = _dict(_dict(canary.get("trafficRouting")).get("istio"))
-        services = [_dict(istio.get("virtualService"))] + [
-            _dict(v) for v in _list(istio.get("virtualServices"))
+        who = label("Rollout", namespace, name)
+        self.known.add(who)
+        canary = mapping(mapping(mapping(obj.get("spec")).get("strategy")).get("canary"))
+        istio = mapping(mapping(canary.get("trafficRouting")).get("istio"))
+        services = [mapping(istio.get("virtualService"))] + [
+            mapping(v) for v in items(istio.get("virtualServices"))
         ]
         for vs in (v for v in services if v.get("name")):
             key = _name_ns(vs["name"], namespace)
-            self._vs.setdefault(key, []).append((label, vs))
-        dr = _dict(istio.get("destinationRule"))
+            self._vs.setdefault(key, []).append((who, vs))
+        dr = mapping(istio.get("destinationRule"))
         if dr.get("name"):
             subsets = {
                 str(dr.get("canarySubsetName") or "canary"),
                 str(dr.get("stableSubsetName") or "stable"),
             }
-            self._dr.setdefault(_name_ns(dr["name"], namespace), []).append((label, subsets))
-        status = _dict(obj.get("status"))
-        weights = _dict(_dict(status.get("canary")).get("weights"))
-        canary_weight = _dict(weights.get("canary")).get("weight")
+            self._dr.setdefault(_name_ns(dr["name"], namespace), []).append((who, subsets))
+        status = mapping(obj.get("status"))
+        weights = mapping(mapping(status.get("canary")).get("weights"))
+        canary_weight = mapping(weights.get("canary")).get("weight")
         if status.get("phase") in ("Progressing", "Paused") or (
             isinstance(canary_weight, int) and 0 < canary_weight < 100
         ):
             step = status.get("currentStepIndex")
             self.progress.append(
                 Progress(
-                    label,
-                    f"{label} is {str(status.get('phase') or 'progressing').lower()}"
+                    who,
+                    f"{who} is {str(status.get('phase') or 'progressing').lower()}"
                     + (f" at step {step}" if step is not None else "")
                     + (f", canary weight {canary_weight}%" if canary_weight is not None else ""),
                 )
             )
 
     def _canary(self, obj: dict[str, Any]) -> None:
-        meta = _dict(obj.get("metadata"))
+        meta = mapping(obj.get("metadata"))
         namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
-        label = f"Canary {namespace}/{name}"
-        self.known.add(label)
-        spec = _dict(obj.get("spec"))
+        who = label("Canary", namespace, name)
+        self.known.add(who)
+        spec = mapping(obj.get("spec"))
         service = str(
-            _dict(spec.get("service")).get("name")
-            or _dict(spec.get("targetRef")).get("name")
+            mapping(spec.get("service")).get("name")
+            or mapping(spec.get("targetRef")).get("name")
             or name
         )
         for kind, generated in (
@@ -131,14 +124,12 @@ class Controllers:
             ("DestinationRule", f"{service}-primary"),
             ("DestinationRule", f"{service}-canary"),
         ):
-            self._generated[(kind, namespace, generated)] = label
-        status = _dict(obj.get("status"))
+            self._generated[(kind, namespace, generated)] = who
+        status = mapping(obj.get("status"))
         if status.get("phase") in ("Progressing", "Promoting", "Finalising", "WaitingPromotion"):
             weight = status.get("canaryWeight")
             self.progress.append(
-                Progress(
-                    label, f"{label} is {str(status['phase']).lower()}, canary weight {weight}%"
-                )
+                Progress(who, f"{who} is {str(status['phase']).lower()}, canary weight {weight}%")
             )
 
     def of(self, key: ObjectKey, obj: dict[str, Any], declared: bool = False) -> Managed | None:
@@ -153,14 +144,14 @@ class Controllers:
         if owner is not None:
             return Managed(owner, routes=None, generated=True)
         if key.kind == "VirtualService" and (key.name, key.namespace) in self._vs:
-            managed = Managed(", ".join(label for label, _ in self._vs[(key.name, key.namespace)]))
+            managed = Managed(", ".join(who for who, _ in self._vs[(key.name, key.namespace)]))
             for _, ref in self._vs[(key.name, key.namespace)]:
-                managed.routes = _routes(ref, _dict(obj.get("spec")), managed.routes)
+                managed.routes = _routes(ref, mapping(obj.get("spec")), managed.routes)
             return managed
         if key.kind == "DestinationRule" and (key.name, key.namespace) in self._dr:
             found = self._dr[(key.name, key.namespace)]
             return Managed(
-                ", ".join(label for label, _ in found), subsets=set().union(*(s for _, s in found))
+                ", ".join(who for who, _ in found), subsets=set().union(*(s for _, s in found))
             )
         return None
 
@@ -168,8 +159,8 @@ class Controllers:
 def _made_by(obj: dict[str, Any], namespace: str) -> str | None:
     """The tool its labels or annotations name as its maker (Admiral's generated routes,
     a Helm release that was installed but is not rendered from this repo)."""
-    meta = _dict(obj.get("metadata"))
-    labels, notes = _dict(meta.get("labels")), _dict(meta.get("annotations"))
+    meta = mapping(obj.get("metadata"))
+    labels, notes = mapping(meta.get("labels")), mapping(meta.get("annotations"))
     for found in (notes, labels):
         creator = found.get("app.kubernetes.io/created-by")
         if isinstance(creator, str) and creator:
@@ -181,10 +172,10 @@ def _made_by(obj: dict[str, Any], namespace: str) -> str | None:
 
 
 def _owner_reference(obj: dict[str, Any], namespace: str) -> str | None:
-    for ref in _list(_dict(obj.get("metadata")).get("ownerReferences")):
-        ref = _dict(ref)
+    for ref in items(mapping(obj.get("metadata")).get("ownerReferences")):
+        ref = mapping(ref)
         if ref.get("controller") is True and ref.get("kind") and ref.get("name"):
-            return f"{ref['kind']} {namespace}/{ref['name']}"
+            return label(str(ref["kind"]), namespace, str(ref["name"]))
     return None
 
 
@@ -195,15 +186,15 @@ def _routes(
     names none, as Argo Rollouts does for a single-route VirtualService)."""
     if found is None:
         return None
-    names = {str(n) for n in _list(ref.get("routes"))}
-    http = _list(spec.get("http"))
+    names = {str(n) for n in items(ref.get("routes"))}
+    http = items(spec.get("http"))
     if not names:
         found |= {("http", i) for i in range(len(http))}
-    found |= {("http", i) for i, r in enumerate(http) if _dict(r).get("name") in names}
+    found |= {("http", i) for i, r in enumerate(http) if mapping(r).get("name") in names}
     if ref.get("tlsRoutes"):
-        found |= {("tls", i) for i in range(len(_list(spec.get("tls"))))}
+        found |= {("tls", i) for i in range(len(items(spec.get("tls"))))}
     if ref.get("tcpRoutes"):
-        found |= {("tcp", i) for i in range(len(_list(spec.get("tcp"))))}
+        found |= {("tcp", i) for i in range(len(items(spec.get("tcp"))))}
     return found
 
 
@@ -225,15 +216,15 @@ def controller_fields(managed: Managed | None, obj: dict[str, Any], path: str) -
         return managed_route(managed, weight.group(1), int(weight.group(2)))
     hashed = _HASH.match(path)
     if hashed is not None:
-        subsets = _list(_dict(obj.get("spec")).get("subsets"))
+        subsets = items(mapping(obj.get("spec")).get("subsets"))
         index = int(hashed.group(1))
-        return index < len(subsets) and _dict(subsets[index]).get("name") in managed.subsets
+        return index < len(subsets) and mapping(subsets[index]).get("name") in managed.subsets
     return False
 
 
 def left_by(obj: dict[str, Any] | None) -> str | None:
     """The controller whose field manager last wrote this object, when one did."""
-    entries = [_dict(f) for f in _list(_dict((obj or {}).get("metadata")).get("managedFields"))]
+    entries = [mapping(f) for f in items(mapping((obj or {}).get("metadata")).get("managedFields"))]
     writes = [
         (str(f.get("time") or ""), MANAGERS[f["manager"]])
         for f in entries

@@ -21,6 +21,7 @@ import yaml
 
 from auditor.errors import InputError
 from auditor.mesh.ignore import argo_rules, encode
+from auditor.mesh.routes import mapping
 from auditor.sources.kustomize import kustomization_file, referenced_folders
 from auditor.validate import entries
 
@@ -145,12 +146,8 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((str(k), str(v)) for k, v in _mapping(value).items()))
+    return tuple(sorted((str(k), str(v)) for k, v in mapping(value).items()))
 
 
 class _Finder:
@@ -178,7 +175,7 @@ class _Finder:
     # -- Argo CD -------------------------------------------------------------------
 
     def argo_app(self, doc: dict[str, Any], where: str) -> None:
-        spec = _mapping(doc.get("spec"))
+        spec = mapping(doc.get("spec"))
         name = _str(doc["metadata"].get("name"))
         sources: Any = (
             spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source")]
@@ -187,7 +184,7 @@ class _Finder:
         refs = {
             _str(s.get("ref")): s for s in sources if s.get("ref") and self.ours(s.get("repoURL"))
         }
-        destination = _str(_mapping(spec.get("destination")).get("namespace")) or None
+        destination = _str(mapping(spec.get("destination")).get("namespace")) or None
         ignore = tuple(
             tuple(r)
             for r in encode(argo_rules(spec.get("ignoreDifferences"), f"Application {name}"))
@@ -230,9 +227,9 @@ class _Finder:
             if source.get("kustomize")
             else self.tree.detect(folder)
         )
-        kust = _mapping(source.get("kustomize"))
-        directory = _mapping(source.get("directory"))
-        helm = _mapping(source.get("helm"))
+        kust = mapping(source.get("kustomize"))
+        directory = mapping(source.get("directory"))
+        helm = mapping(source.get("helm"))
         values = []
         if isinstance(helm.get("values"), str):
             values.append(helm["values"])
@@ -266,12 +263,12 @@ class _Finder:
         )
 
     def argo_appset(self, doc: dict[str, Any], where: str) -> None:
-        spec = _mapping(doc.get("spec"))
+        spec = mapping(doc.get("spec"))
         name = _str(doc["metadata"].get("name"))
-        template = _mapping(spec.get("template"))
+        template = mapping(spec.get("template"))
         go = bool(spec.get("goTemplate"))
         for generator in (g for g in spec.get("generators") or [] if isinstance(g, dict)):
-            git = _mapping(generator.get("git"))
+            git = mapping(generator.get("git"))
             dirs = [d for d in git.get("directories") or [] if isinstance(d, dict)]
             if not dirs:
                 kinds = ", ".join(sorted(generator)) or "empty"
@@ -306,13 +303,13 @@ class _Finder:
     # -- Flux ----------------------------------------------------------------------
 
     def _flux_source(self, doc: dict[str, Any], ref: Any, what: str) -> bool:
-        ref = _mapping(ref)
+        ref = mapping(ref)
         if ref.get("kind") != "GitRepository":
             self.note(f"{what}: source {ref.get('kind')} {ref.get('name')} is not this repo")
             return False
         namespace = _str(ref.get("namespace")) or _str(doc["metadata"].get("namespace"))
         repo = self._git_repos.get((_str(ref.get("name")), namespace))
-        if repo is not None and not self.ours(_mapping(repo.get("spec")).get("url")):
+        if repo is not None and not self.ours(mapping(repo.get("spec")).get("url")):
             self.note(f"{what}: GitRepository {ref.get('name')} is another repo")
             return False
         self.found.controllers = True
@@ -323,7 +320,7 @@ class _Finder:
             if ref.get("kind", "ConfigMap") != "ConfigMap":
                 continue
             cm = self._configmaps.get((_str(ref.get("name")), namespace))
-            data = _mapping(cm.get("data")) if cm else {}
+            data = mapping(cm.get("data")) if cm else {}
             key = _str(ref.get("valuesKey")) or default_key
             if key in data:
                 yield str(data[key])
@@ -334,7 +331,7 @@ class _Finder:
         patches, components and post-build variables (ConfigMaps in `substituteFrom`
         first, inline `substitute` over them). Other sources and paths not in the repo
         become notes."""
-        spec = _mapping(doc.get("spec"))
+        spec = mapping(doc.get("spec"))
         name = _str(doc["metadata"].get("name"))
         namespace = _str(doc["metadata"].get("namespace"))
         what = f"Flux Kustomization {name} ({where})"
@@ -344,12 +341,12 @@ class _Finder:
         if folder is None or (folder and folder not in self.tree.folders):
             self.note(f"{what}: path {spec.get('path')!r} is not in the repo")
             return
-        post = _mapping(spec.get("postBuild"))
+        post = mapping(spec.get("postBuild"))
         variables: dict[str, str] = {}
         for ref in (r for r in post.get("substituteFrom") or [] if isinstance(r, dict)):
             cm = self._configmaps.get((_str(ref.get("name")), namespace))
-            variables.update({str(k): str(v) for k, v in _mapping((cm or {}).get("data")).items()})
-        variables.update({str(k): str(v) for k, v in _mapping(post.get("substitute")).items()})
+            variables.update({str(k): str(v) for k, v in mapping((cm or {}).get("data")).items()})
+        variables.update({str(k): str(v) for k, v in mapping(post.get("substitute")).items()})
         kind = self.tree.detect(folder)
         self.found.apps.append(
             App(
@@ -360,7 +357,7 @@ class _Finder:
                 target_namespace=_str(spec.get("targetNamespace")) or None,
                 name_prefix=_str(spec.get("namePrefix")),
                 name_suffix=_str(spec.get("nameSuffix")),
-                labels=_pairs(_mapping(spec.get("commonMetadata")).get("labels")),
+                labels=_pairs(mapping(spec.get("commonMetadata")).get("labels")),
                 patches=tuple(
                     json.dumps(p, sort_keys=True)
                     for p in spec.get("patches") or []
@@ -378,11 +375,11 @@ class _Finder:
         )
 
     def flux_helmrelease(self, doc: dict[str, Any], where: str) -> None:
-        spec = _mapping(doc.get("spec"))
+        spec = mapping(doc.get("spec"))
         name = _str(doc["metadata"].get("name"))
         namespace = _str(doc["metadata"].get("namespace")) or "default"
         what = f"Flux HelmRelease {name} ({where})"
-        chart = _mapping(_mapping(spec.get("chart")).get("spec"))
+        chart = mapping(mapping(spec.get("chart")).get("spec"))
         if not chart or not self._flux_source(doc, chart.get("sourceRef"), what):
             return
         folder = _folder(chart.get("chart"))
