@@ -259,7 +259,9 @@ class Inventory:
         ]
         if resource.manifest is not None and self.timeline is not None:
             change = self.timeline.last_change(resource.manifest, mass_files)
-            if resource.drift and times and (change is None or max(times) > change.date):
+            edited = parse_time(max(times)) if times else None
+            git = parse_time(change.date) if change else None
+            if resource.drift and edited and (git is None or edited > git):
                 # Changed by hand in the cluster since Git: the hand edit's time counts.
                 return Change(
                     max(times),

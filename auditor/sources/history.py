@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from auditor.clock import parse
 from auditor.mesh.normalize import normalize
 from auditor.model import Change, Commit, Manifest
 from auditor.sources import cache
@@ -197,8 +198,10 @@ class Timeline:
             change = self._last_change(revisions, manifest.key.kind, name, mass_files)
             for path, _ in manifest.inputs:
                 shaped = self._last_input_change(path, mass_files)
-                if shaped is not None and (change is None or shaped.date > change.date):
-                    change = shaped
+                if shaped is None:
+                    continue
+                if change is None or parse(shaped.date) > parse(change.date):
+                    change = shaped  # Git dates carry offsets: compare instants, not text
             self._memo[key] = [change.date, change.commit, change.basis] if change else None
             self._dirty = True
         found = self._memo[key]
