@@ -375,7 +375,8 @@ def _drift(
     is that declaration applied; equal to none, it is compared with the nearest one
     (fewest differences; the last declared on a tie)."""
     nearest = None
-    for candidate in (manifest, *reversed(variants)):
+    # `variants` (every declaration of a duplicate) ends with `manifest`: the last applied.
+    for candidate in reversed(variants) if variants else (manifest,):
         judged = [(d, why(d.path)) for d in spec_diff(candidate.obj, obj)]
         kept = tuple(d for d, reason in judged if reason is None)
         left = tuple((d, reason) for d, reason in judged if reason is not None)
