@@ -22,7 +22,7 @@ import yaml
 from auditor.errors import InputError
 from auditor.mesh.ignore import argo_rules, encode
 from auditor.mesh.routes import mapping
-from auditor.sources.kustomize import kustomization_file, referenced_folders
+from auditor.sources.kustomize import kustomization_file, referenced_folders, repo_path
 from auditor.validate import entries
 
 CHART = "Chart.yaml"
@@ -134,12 +134,11 @@ def _group(data: dict[str, Any]) -> str:
 
 
 def _folder(path: Any) -> str | None:
+    """A folder a controller names, from the repo root; None when it leaves the repo."""
     if not isinstance(path, str):
         return None
-    norm = posixpath.normpath(path.strip().lstrip("/"))
-    if norm.startswith(".."):
-        return None
-    return "" if norm == "." else norm
+    found = repo_path("", path.strip().lstrip("/"))
+    return None if found.startswith("..") else found
 
 
 def _str(value: Any) -> str:
