@@ -15,6 +15,8 @@ from click.testing import CliRunner, Result
 from hypothesis import settings
 
 from auditor.cli.commands import cli
+from auditor.sources import cache
+from auditor.sources.applied import tools_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -29,6 +31,8 @@ KIALI = (
     / "__fixtures__"
 )
 PEER_CASES = SHARED / "peer-cases" / "istio-analyze"
+# libyaml's emitter when PyYAML has it: the same YAML, several times faster to write.
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # Property tests draw the same examples on every run (seeded by the test's name) and keep no
 # example database: a red run is reproducible, and a green one stays green.
@@ -44,7 +48,8 @@ class GitRepo:
         self.path = path
         if init:
             path.mkdir(parents=True, exist_ok=True)
-            self.git("init", "-q", "-b", "main")
+            # No template: a repository without the sample hooks is a dozen files lighter.
+            self.git("init", "-q", "-b", "main", "--template=")
 
     def git(self, *args: str, date: str | None = None, author: str = "Alice Example") -> str:
         env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -95,10 +100,28 @@ def make_repo(tmp_path: Path):
     return make
 
 
+@pytest.fixture(scope="session")
+def _tool_versions(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The machine's renderer versions, asked once per session (kubectl takes ~50 ms to say)."""
+    root = tmp_path_factory.mktemp("tools")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MESH_AUDIT_CACHE", str(root))
+        tools_signature()
+    memo = root / "tools.json"
+    return memo.read_bytes() if memo.exists() else b"{}"
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test gets its own cache folder and no kubeconfig of the machine."""
+def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _tool_versions: bytes) -> None:
+    """Each test gets its own cache folder (knowing the machine's tool versions, as a
+    user's cache does after the first scan), no kubeconfig and no Git maintenance."""
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "tools.json").write_bytes(_tool_versions)
     monkeypatch.setenv("MESH_AUDIT_CACHE", str(tmp_path / "cache"))
+    # `git commit` otherwise starts `git maintenance run --auto` after every commit.
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "maintenance.auto")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "false")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
@@ -122,11 +145,15 @@ def manifest(
     if namespace:
         metadata["namespace"] = namespace
     group = "v1" if kind in ("Service", "Namespace", "Pod") else "networking.istio.io/v1"
-    return yaml.safe_dump({"apiVersion": group, "kind": kind, "metadata": metadata, "spec": spec})
+    return yaml.dump(
+        {"apiVersion": group, "kind": kind, "metadata": metadata, "spec": spec}, Dumper=_DUMPER
+    )
 
 
 def dump(path: Path, objects: list[dict[str, Any]]) -> Path:
-    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": objects}))
+    path.write_text(
+        yaml.dump({"apiVersion": "v1", "kind": "List", "items": objects}, Dumper=_DUMPER)
+    )
     return path
 
 
@@ -272,10 +299,30 @@ class Scenario:
 
 
 @pytest.fixture(scope="session")
-def _scenario_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The scenario built once per session: its Git commits are most of its cost."""
+def _scenario_template(tmp_path_factory: pytest.TempPathFactory, _tool_versions: bytes) -> Path:
+    """The scenario built once per session: its Git commits are most of its cost. Its cache
+    keeps the render of apps/shop (renders are shared by every checkout), so a test's first
+    scan does not run kustomize again; rendering itself is tested in test_apps.py."""
     root = tmp_path_factory.mktemp("scenario")
-    Scenario.build(root)
+    scenario = Scenario.build(root)
+    (root / "cache").mkdir()
+    (root / "cache" / "tools.json").write_bytes(_tool_versions)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MESH_AUDIT_CACHE", str(root / "cache"))
+        run(
+            "scan",
+            "--repo",
+            scenario.repo.path,
+            "--cluster-dump",
+            scenario.dump,
+            "--db",
+            root.with_suffix(".db"),
+        )
+        renders = cache.slot("renders")
+    assert renders.is_dir()
+    for entry in (root / "cache").iterdir():
+        if entry != renders:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     return root
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from auditor.sources.gitops import read_repo
-from conftest import dump, findings_of, live, manifest, run, scan_json
+from conftest import GitRepo, dump, findings_of, live, manifest, run, scan_json
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("kubectl") or shutil.which("kustomize")), reason="no kustomize renderer"
@@ -115,6 +115,16 @@ def test_repeat_reads_render_nothing_and_one_change_renders_one_app(make_repo) -
     repo.commit({"overlays/staging/note.txt": "unrelated\n"})
     again = {a["path"]: a["status"] for a in read_repo(str(repo.path), None, ()).apps}
     assert again == {"overlays/prod": "cached", "overlays/staging": "rendered"}
+
+
+def test_another_checkout_of_the_repo_reuses_the_renders(make_repo, tmp_path) -> None:
+    repo = make_repo()
+    _overlays(repo)
+    read_repo(str(repo.path), None, ())
+    clone = GitRepo(tmp_path / "clone", init=False)
+    repo.git("clone", "-q", str(repo.path), str(clone.path))
+    statuses = {a["path"]: a["status"] for a in read_repo(str(clone.path), None, ()).apps}
+    assert statuses == {"overlays/prod": "cached", "overlays/staging": "cached"}
 
 
 def test_component_delete_patch_and_replacements(make_repo) -> None:

@@ -71,13 +71,13 @@ def test_a_trickling_server_ends_at_the_deadline(scenario: Scenario, tmp_path: P
             "--db",
             tmp_path / "a.db",
             "--timeout",
-            "1.5",
+            "1",
         )
         assert emu.trickling.is_set()
     assert time.monotonic() - started < 10
     assert result.exit_code == 3
     assert result.stderr.strip() == (
-        "mesh-audit: error: timed out after 1.5s (--timeout) while listing destinationrules"
+        "mesh-audit: error: timed out after 1s (--timeout) while listing destinationrules"
     )
     assert not (tmp_path / "a.db").exists()
 
@@ -120,11 +120,11 @@ def test_an_exec_plugin_that_hangs_ends_at_the_deadline(scenario: Scenario, tmp_
         pid_file = tmp_path / "plugin.pid"
         kube = _exec_kubeconfig(emu, tmp_path / "kube", f"echo $$ > {pid_file}\nexec sleep 30\n")
         started = time.monotonic()
-        result = run("snapshot", "--kubeconfig", kube, "--timeout", "1")
+        result = run("snapshot", "--kubeconfig", kube, "--timeout", "0.5")
     assert time.monotonic() - started < 10
     assert result.exit_code == 3
     assert (
-        "timed out after 1s (--timeout) while loading the kubeconfig and its credentials"
+        "timed out after 0.5s (--timeout) while loading the kubeconfig and its credentials"
         in result.stderr
     )
     assert not Path(f"/proc/{pid_file.read_text().strip()}").exists()  # the plugin was ended
@@ -197,12 +197,12 @@ def test_a_fifo_nobody_writes_to_ends_at_the_deadline(scenario: Scenario, tmp_pa
             "--db",
             tmp_path / "a.db",
             "--timeout",
-            "1",
+            "0.5",
         )
     finally:
         os.close(writer)
     assert result.exit_code == 3
-    assert f"timed out after 1s (--timeout) while reading cluster dump {fifo}" in result.stderr
+    assert f"timed out after 0.5s (--timeout) while reading cluster dump {fifo}" in result.stderr
 
 
 def test_a_fifo_with_a_dump_is_read(scenario: Scenario, tmp_path: Path) -> None:

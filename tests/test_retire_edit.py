@@ -41,7 +41,7 @@ def _files(draw):
     return text.replace("\n", newline), identities
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(_files(), st.data())
 def test_removing_a_document_keeps_the_others_byte_for_byte(file, data) -> None:
     text, identities = file
@@ -61,7 +61,7 @@ def test_removing_a_document_keeps_the_others_byte_for_byte(file, data) -> None:
     assert left == identities[:index] + identities[index + 1 :]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.lists(_NAMES, min_size=1, max_size=6, unique=True),
     st.data(),
@@ -109,7 +109,8 @@ def test_no_text_breaks_the_editor(text: str) -> None:
             edit()
 
 
-@settings(max_examples=150, deadline=None)
+# Three forms, two to five items, any index: 50 examples cover the shapes several times.
+@settings(max_examples=50, deadline=None)
 @given(
     st.lists(st.tuples(_NAMES, _NAMES), min_size=2, max_size=5, unique=True),
     st.data(),

@@ -289,13 +289,23 @@ def test_alias_bombs_and_deep_nesting_are_rejected_with_a_reason(
     assert any(r.startswith(f"apps/{name}:1: ") for r in doc["scan"]["partial_reasons"])
 
 
+@pytest.fixture(scope="module")
+def reviews_repo(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
+    """The repository the damaged dumps are scanned against (it is never damaged)."""
+    repo = GitRepo(tmp_path_factory.mktemp("reviews") / "repo")
+    repo.commit({"a.yaml": manifest("VirtualService", "reviews", EXAMPLES[0]["spec"], "default")})
+    return repo
+
+
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(damaged(), st.sampled_from(["yaml", "json"]))
-def test_any_damaged_dump_ends_in_a_documented_exit_code(tmp_path_factory, case, fmt: str) -> None:
+def test_any_damaged_dump_ends_in_a_documented_exit_code(
+    tmp_path_factory, reviews_repo: GitRepo, case, fmt: str
+) -> None:
     """End to end, through the dump reader, the store and the JSON output."""
     import json
 
@@ -303,13 +313,19 @@ def test_any_damaged_dump_ends_in_a_documented_exit_code(tmp_path_factory, case,
 
     _, obj = case
     work = tmp_path_factory.mktemp("dump")
-    repo = GitRepo(work / "repo")
-    repo.commit({"a.yaml": manifest("VirtualService", "reviews", EXAMPLES[0]["spec"], "default")})
     doc = {"apiVersion": "v1", "kind": "List", "items": [*EXAMPLES, obj]}
     path = work / f"d.{fmt}"
     path.write_text(json.dumps(doc) if fmt == "json" else yaml.safe_dump(doc))
     result = run(
-        "scan", "--repo", repo.path, "--cluster-dump", path, "--db", work / "db", "--format", "json"
+        "scan",
+        "--repo",
+        reviews_repo.path,
+        "--cluster-dump",
+        path,
+        "--db",
+        work / "db",
+        "--format",
+        "json",
     )
     assert result.exit_code in (0, 2, 3), result.output
     assert "internal error" not in result.stderr and "Traceback" not in result.output

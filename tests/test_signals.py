@@ -61,19 +61,12 @@ def _until(predicate, what: str, bound: float = 30.0) -> None:
 
 @pytest.fixture
 def big_repo(tmp_path: Path) -> GitRepo:
-    """Enough manifests that the first scan parses them in worker processes."""
+    """Enough files that the first scan parses them in worker processes (the gate, not
+    their size, keeps the parse under way while the signal arrives)."""
     repo = GitRepo(tmp_path / "big")
-    docs = "---\n".join(
-        manifest(
-            "VirtualService",
-            f"vs-{n}",
-            {"hosts": [f"h{n}"], "http": [{"route": [{"destination": {"host": f"h{n}"}}]}] * 20},
-            "default",
-        )
-        for n in range(40)
-    )
+    doc = manifest("VirtualService", "vs", {"hosts": ["h"]}, "default")
     for n in range(450):
-        (repo.path / f"f{n}.yaml").write_text(f"# file {n}\n{docs}")  # one blob each
+        (repo.path / f"f{n}.yaml").write_text(f"# file {n}\n{doc}")  # one blob each
     repo.git("add", ".")
     repo.git("commit", "-qm", "many")
     return repo

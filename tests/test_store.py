@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from auditor import store
 from auditor.errors import SourceError
@@ -35,6 +36,24 @@ def test_schema_is_migrated_once(scenario: Scenario) -> None:
     expected = {"m004_store_safety", "m005_review", "m006_apps"}
     assert expected <= set(names) and len(names) == len(set(names))
     assert len(tables["scans"]) == 2 and len(tables["sightings"]) == 12
+
+
+def test_a_new_database_gets_the_schema_the_migrations_leave(tmp_path: Path) -> None:
+    stepwise = Database(tmp_path / "steps.db")
+    store.migrations.apply(stepwise)
+    with store.session(tmp_path / "new.db", write=True):
+        pass
+    new = Database(tmp_path / "new.db")
+
+    def shape(db: Database) -> list[tuple]:
+        return sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall())
+
+    assert shape(new) == shape(stepwise)
+    assert [m.name for m in store.migrations.applied(new)] == [
+        m.name for m in store.migrations.applied(stepwise)
+    ]
+    assert not store.migrations.pending(new)
+    assert new.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 def _finding(name: str, message: str = "m", line: int = 1) -> Finding:

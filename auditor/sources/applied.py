@@ -16,6 +16,7 @@ from typing import Any
 
 from auditor.cli.progress import Advance
 from auditor.mesh.kinds import is_k8s_object, kept, key_of, known_kind, placed
+from auditor.sources import cache
 from auditor.sources.apps import CHART, App, AppType, Discovery, RepoTree
 from auditor.sources.kustomize import KUSTOMIZATIONS, Closure, closure
 from auditor.sources.render import (
@@ -140,7 +141,9 @@ class _Builder:
     def __init__(self, repo: Any, tree: RepoTree, slot: Path) -> None:
         self.repo = repo
         self.tree = tree
-        self.renders = slot / "renders"
+        # Keyed by content (tool, options, Git ids of what a render reads), so shared by
+        # every checkout and clone of the repo: a worktree per branch renders each app once.
+        self.renders = cache.slot("renders")
         self.scratch = slot
         self.tools: dict[AppType, Tool | None] = {}
         self.built = Built()

@@ -5,7 +5,7 @@ database into a scratch folder, never taken from the work tree), never runs code
 the repo (no exec plugins, no KRM functions, no `--enable-helm`, no post-renderers) and
 never reaches the network: remote bases are refused before kustomize runs. Each render
 is cached by what it read (Git tree ids of its folders), the tool and its version, and
-the app's options, so a repeat scan renders nothing.
+the app's options, so a repeat scan renders nothing, in any checkout of the repo.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ order by name and recorded in `_sqlite_migrations`), and the shape of a status e
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlite_utils import Database, Migrations
@@ -206,6 +207,42 @@ def m005_review(db: Database) -> None:
 def m006_apps(db: Database) -> None:
     """Each scan keeps the apps it rendered or read (path, type, status, object count)."""
     db.table("scans").add_column("apps", str)
+
+
+@cache
+def _current() -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]]:
+    """What the migrations leave in an empty database: its schema statements (tables,
+    then indexes, then views) and the records of the migrations applied."""
+    db = Database(memory=True)
+    migrations.apply(db)
+    statements = tuple(
+        sql
+        for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
+        )
+    )
+    records = tuple(db.execute(f"SELECT * FROM [{migrations.migrations_table}]").fetchall())
+    return statements, records
+
+
+def migrate(db: Database) -> None:
+    """Bring the database to the current schema, in the caller's transaction.
+
+    A new (empty) database gets in one step the schema the migrations leave, recorded as
+    applied: replaying them costs more than the rest of a first scan (m005 rebuilds two
+    tables to add foreign keys). Any other database gets the migrations it lacks."""
+    if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        migrations.apply(db)
+        return
+    statements, records = _current()
+    for sql in statements:
+        db.execute(sql)
+    if records:
+        marks = ", ".join("?" * len(records[0]))
+        db.conn.executemany(
+            f"INSERT INTO [{migrations.migrations_table}] VALUES ({marks})", records
+        )
 
 
 def event(

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from auditor.errors import InputError, SourceError
-from auditor.store.schema import migrations
+from auditor.store.schema import migrate
 
 DEFAULT_LOCK_TIMEOUT = 30.0
 
@@ -85,7 +85,7 @@ def session(
             conn.execute("PRAGMA journal_mode = WAL").fetchall()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                migrations.apply(db)
+                migrate(db)
                 yield db
             except BaseException:
                 if conn.in_transaction:
