@@ -9,6 +9,7 @@ request has connect and read timeouts, and the whole read a deadline (see deadli
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -253,7 +254,10 @@ def read_live_cluster(
     on_page: OnPage | None = None,
     timeout: float | None = None,
 ) -> LiveSnapshot:
-    """Connect and read, all within one deadline (credential plugins included)."""
+    """Connect and read, all within one deadline (credential plugins included). The client
+    library is loaded first (about half a second): the deadline bounds the read, not that."""
+    importlib.import_module("kubernetes.client")
+    importlib.import_module("kubernetes.config")
     deadline = Deadline(timeout)
     with deadline.enforced():
         deadline.step("loading the kubeconfig and its credentials")
