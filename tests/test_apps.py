@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from auditor.sources import render
 from auditor.sources.gitops import read_repo
 from conftest import GitRepo, dump, findings_of, live, manifest, run, scan_json
 
@@ -115,6 +116,17 @@ def test_repeat_reads_render_nothing_and_one_change_renders_one_app(make_repo) -
     repo.commit({"overlays/staging/note.txt": "unrelated\n"})
     again = {a["path"]: a["status"] for a in read_repo(str(repo.path), None, ()).apps}
     assert again == {"overlays/prod": "cached", "overlays/staging": "rendered"}
+
+
+def test_a_render_that_timed_out_is_tried_again_by_the_next_scan(make_repo, monkeypatch) -> None:
+    repo = make_repo()
+    _overlays(repo)
+    with monkeypatch.context() as short:
+        short.setattr(render, "_TIMEOUT", 0.001)  # kubectl alone takes ~50 ms to start
+        first = {a["path"]: a["status"] for a in read_repo(str(repo.path), None, ()).apps}
+    assert first == {"overlays/prod": "failed", "overlays/staging": "failed"}
+    again = {a["path"]: a["status"] for a in read_repo(str(repo.path), None, ()).apps}
+    assert again == {"overlays/prod": "rendered", "overlays/staging": "rendered"}
 
 
 def test_another_checkout_of_the_repo_reuses_the_renders(make_repo, tmp_path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,7 @@ def test_schema_is_migrated_once(scenario: Scenario) -> None:
 def test_a_new_database_gets_the_schema_the_migrations_leave(tmp_path: Path) -> None:
     stepwise = Database(tmp_path / "steps.db")
     store.migrations.apply(stepwise)
+    created = datetime.now(UTC)
     with store.session(tmp_path / "new.db", write=True):
         pass
     new = Database(tmp_path / "new.db")
@@ -53,7 +56,31 @@ def test_a_new_database_gets_the_schema_the_migrations_leave(tmp_path: Path) -> 
         m.name for m in store.migrations.applied(stepwise)
     ]
     assert not store.migrations.pending(new)
+    assert all(
+        datetime.fromisoformat(m.applied_at) >= created for m in store.migrations.applied(new)
+    )
     assert new.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_new_database_another_run_is_creating_is_waited_for(tmp_path: Path) -> None:
+    """SQLite refuses the switch to WAL at once while another connection holds a new file:
+    the run still waits its lock timeout before it gives up."""
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    try:
+        with (
+            pytest.raises(store.DatabaseLocked, match=r"\(waited 0.2s\)"),
+            store.session(path, write=True, lock_timeout=0.2),
+        ):
+            pass
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert time.monotonic() - started >= 0.2
+    with store.session(path, write=True):
+        pass
 
 
 def _finding(name: str, message: str = "m", line: int = 1) -> Finding:

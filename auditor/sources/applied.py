@@ -57,6 +57,9 @@ class Built:
     problems: list[str] = field(default_factory=list)
     # The --path folders that select something.
     selected: list[str] = field(default_factory=list)
+    # False when a render failed in a way the next scan need not repeat (a timeout): what
+    # was built from it is not cached either.
+    lasting: bool = True
 
 
 def tools_signature() -> str:
@@ -282,7 +285,10 @@ def _render(
     done = (lambda: advance("rendering apps", 1)) if advance else None
     fresh = render_all(builder.repo, list(jobs.values()), tree.files, builder.scratch, tools, done)
     for key, rendered in fresh.items():
-        save_cached(builder.renders, key, rendered, kept)
+        if rendered.lasting:
+            save_cached(builder.renders, key, rendered, kept)
+        else:
+            builder.built.lasting = False
     results.update(fresh)
     for (app, _, entry), key in zip(todo, keys, strict=True):
         rendered = results[key]

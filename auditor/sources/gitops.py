@@ -232,6 +232,7 @@ def _build(
         "history_scope": list(scope),
         "problems": built.problems,
         "notes": found.notes,
+        "lasting": built.lasting,
     }
 
 
@@ -286,7 +287,8 @@ def read_repo(
             detail = (exc.stderr or "").strip()
             raise SourceError(f"git failed in {redact(spec)}: {detail}") from None
         snap["ident"] = ident
-        cache.save(slot / _SNAPSHOT, snap)
+        if snap["lasting"]:
+            cache.save(slot / _SNAPSHOT, snap)
     if status is not None and _dirty(status, spec):
         notes.append(
             f"uncommitted changes are ignored: scanning committed HEAD {commit.hexsha[:12]}"

@@ -66,6 +66,9 @@ class Rendered:
     # (repo path of the file the object came from, or "" when unknown; the object)
     objects: tuple[tuple[str, dict[str, Any]], ...] = ()
     error: str | None = None
+    # False for a failure the same inputs need not repeat (a timeout, a renderer that could
+    # not start or was killed): it is not cached, so the next scan renders again.
+    lasting: bool = True
 
 
 def _tool_version(argv: list[str], parse: Callable[[str], str]) -> str:
@@ -278,11 +281,12 @@ def _run(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return Rendered(error=f"{argv[0]} did not finish within {_TIMEOUT}s")
+        return Rendered(error=f"{argv[0]} did not finish within {_TIMEOUT}s", lasting=False)
     except OSError as exc:
-        return Rendered(error=f"cannot run {argv[0]}: {exc.strerror or exc}")
+        return Rendered(error=f"cannot run {argv[0]}: {exc.strerror or exc}", lasting=False)
     if out.returncode != 0:
-        return Rendered(error=_message(out.stderr, out.returncode, root))
+        message = _message(out.stderr, out.returncode, root)
+        return Rendered(error=message, lasting=out.returncode > 0)
     text = _substitute(out.stdout, dict(app.substitute)) if app.substitute else out.stdout
     return _parse(text, source)
 

@@ -3,6 +3,7 @@ order by name and recorded in `_sqlite_migrations`), and the shape of a status e
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -210,9 +211,9 @@ def m006_apps(db: Database) -> None:
 
 
 @cache
-def _current() -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]]:
+def _current() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """What the migrations leave in an empty database: its schema statements (tables,
-    then indexes, then views) and the records of the migrations applied."""
+    then indexes, then views) and the (set, name) of each migration applied."""
     db = Database(memory=True)
     migrations.apply(db)
     statements = tuple(
@@ -222,27 +223,28 @@ def _current() -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]]:
             "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
         )
     )
-    records = tuple(db.execute(f"SELECT * FROM [{migrations.migrations_table}]").fetchall())
-    return statements, records
+    applied = db.execute(
+        f"SELECT migration_set, name FROM [{migrations.migrations_table}] ORDER BY id"
+    ).fetchall()
+    return statements, tuple(applied)
 
 
 def migrate(db: Database) -> None:
     """Bring the database to the current schema, in the caller's transaction.
 
     A new (empty) database gets in one step the schema the migrations leave, recorded as
-    applied: replaying them costs more than the rest of a first scan (m005 rebuilds two
+    applied now: replaying them costs more than the rest of a first scan (m005 rebuilds two
     tables to add foreign keys). Any other database gets the migrations it lacks."""
     if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
         migrations.apply(db)
         return
-    statements, records = _current()
+    statements, applied = _current()
     for sql in statements:
         db.execute(sql)
-    if records:
-        marks = ", ".join("?" * len(records[0]))
-        db.conn.executemany(
-            f"INSERT INTO [{migrations.migrations_table}] VALUES ({marks})", records
-        )
+    now = str(datetime.now(UTC))  # as sqlite-utils records it
+    db.table(migrations.migrations_table).insert_all(
+        {"migration_set": ms, "name": name, "applied_at": now} for ms, name in applied
+    )
 
 
 def event(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,9 +53,14 @@ def _open(path: Path, write: bool, timeout: float) -> sqlite3.Connection:
     return conn
 
 
+def _locked(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says another connection holds the lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _failure(path: Path, write: bool, timeout: float, exc: sqlite3.Error) -> SourceError:
     text = str(exc)
-    if "locked" in text or "busy" in text:
+    if _locked(exc):
         return DatabaseLocked(
             f"database {path} is locked by another mesh-audit run "
             f"(waited {timeout:g}s); try again when it has finished"
@@ -62,6 +68,21 @@ def _failure(path: Path, write: bool, timeout: float, exc: sqlite3.Error) -> Sou
     if write:
         return SourceError(f"cannot write database {path}: {text}")
     return SourceError(f"database {path} is not readable: {text}")
+
+
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL. While another connection holds a file not yet in WAL (a
+    first scan creating it), SQLite refuses at once, without waiting on its busy handler:
+    wait here instead, as for any lock, up to the lock timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc) or time.monotonic() >= end:
+                raise
+        time.sleep(0.01)
 
 
 @contextmanager
@@ -82,7 +103,7 @@ def session(
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         if write:
-            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            _use_wal(conn, timeout)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 migrate(db)
