@@ -65,8 +65,6 @@ spec:
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if not inventory.can_see("Service", "Pod"):
-        return
     for dr in inventory.of_kind("DestinationRule"):
         _, host = rule_host(dr.spec, dr.key.namespace)
         services = [

@@ -85,8 +85,6 @@ def _gateway(ref: Any, namespace: str) -> tuple[str, str] | None:
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if inventory.namespaces or not inventory.can_see("VirtualService", "Gateway"):
-        return
     bound: dict[tuple[str, str], list[tuple[ObjectKey, tuple[str, ...]]]] = {}
     for vs in inventory.of_kind("VirtualService"):
         namespace = vs.key.namespace

@@ -78,8 +78,6 @@ spec:
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if not inventory.can_see("DestinationRule"):
-        return
     for vs in inventory.of_kind("VirtualService"):
         for d in inventory.destinations(vs):
             if d.subset is None:

@@ -69,8 +69,6 @@ spec:
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if not inventory.can_see("DestinationRule"):
-        return
     for vs in inventory.of_kind("VirtualService"):
         for i, _, p in inventory.http_routes(vs):
             conditions = upstream_conditions(p.retry_on)

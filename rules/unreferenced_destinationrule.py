@@ -46,8 +46,6 @@ spec:
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if inventory.namespaces or not inventory.can_see("VirtualService", "Service", "ServiceEntry"):
-        return
     for dr in inventory.of_kind("DestinationRule"):
         raw, host = rule_host(dr.spec, dr.key.namespace)
         if inventory.subsets_routed(host) or inventory.hosts(dr).resolve(host, (dr.key.namespace,)):

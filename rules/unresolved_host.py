@@ -60,8 +60,6 @@ spec:
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if not inventory.can_see("Service", "ServiceEntry"):
-        return
     for vs in inventory.of_kind("VirtualService"):
         spaces = lookup_namespaces(vs.obj)
         index = inventory.hosts(vs)

@@ -66,8 +66,6 @@ spec:
 
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if inventory.namespaces or not inventory.can_see("VirtualService"):
-        return
     for dr in inventory.of_kind("DestinationRule"):
         _, host = rule_host(dr.spec, dr.key.namespace)
         used = inventory.subsets_routed(host)

@@ -71,7 +71,7 @@ class Inventory:
     clock: Clock
     # Objects the repo declares more than once: every declaration, in apply order.
     duplicates: dict[ObjectKey, tuple[Manifest, ...]] = field(default_factory=dict)
-    # Kinds the cluster would not give us: cross-resource rules must not guess about them.
+    # Kinds the cluster would not give us: rules that need them do not run (engine.unmet).
     unread: frozenset[str] = frozenset()
     # The namespaces scanned (-n); empty means all.
     namespaces: tuple[str, ...] = ()
@@ -127,10 +127,6 @@ class Inventory:
     def destinations(self, vs: Resource) -> list[Destination]:
         """Every route and mirror destination of a VirtualService, walked once per scan."""
         return self._destinations.get(vs.key, [])
-
-    def can_see(self, *kinds: str) -> bool:
-        """True when every kind was read, so absence in the inventory means absence."""
-        return not self.unread.intersection(kinds)
 
     def knows(self, host: str) -> bool:
         """True when a host's providers were all read: always on an all-namespace scan,
