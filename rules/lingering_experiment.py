@@ -85,10 +85,9 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
     for r in inventory.resources:
         if r.key.kind not in ("VirtualService", "DestinationRule"):
             continue
-        managed = inventory.managed.get(r.key)
-        if managed is not None and managed.generated:
+        if inventory.generator(r.key) is not None:
             continue  # a controller's own objects (Flagger's `<name>-canary` rules)
-        signals = _signals(r, words, managed is not None)
+        signals = _signals(r, words, r.key in inventory.managed)
         if not signals:
             continue
         stale = inventory.unchanged(r, options["mass-commit-files"])

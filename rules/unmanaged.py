@@ -55,6 +55,5 @@ spec:
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for resource in inventory.resources:
-        managed = inventory.managed.get(resource.key)
-        if resource.state is SyncState.LIVE_ONLY and not (managed and managed.generated):
+        if resource.state is SyncState.LIVE_ONLY and inventory.generator(resource.key) is None:
             yield Problem(resource, f"{resource.key} is live but has no manifest in the repo")

@@ -139,9 +139,9 @@ def run(
             owner = resource.owner
             waiver = matching(waivers.for_resource(resource), rule.id, resource)
             evidence = problem.evidence
-            managed = inventory.managed.get(resource.key)
-            if managed is not None and managed.generated:
-                evidence = {**evidence, "managed_by": managed.controller}
+            generator = inventory.generator(resource.key)
+            if generator is not None:
+                evidence = {**evidence, "managed_by": generator}
             if waiver is not None:
                 evidence = {**evidence, "waiver": waiver.evidence(today)}
                 if not waiver.active(today):

@@ -124,6 +124,11 @@ class Inventory:
     def _destinations(self) -> dict[ObjectKey, list[Destination]]:
         return {vs.key: list(destinations(vs.spec)) for vs in self.of_kind("VirtualService")}
 
+    def generator(self, key: ObjectKey) -> str | None:
+        """The controller that generates this object (its whole spec), when one does."""
+        managed = self.managed.get(key)
+        return managed.controller if managed is not None and managed.generated else None
+
     def destinations(self, vs: Resource) -> list[Destination]:
         """Every route and mirror destination of a VirtualService, walked once per scan."""
         return self._destinations.get(vs.key, [])
