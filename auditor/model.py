@@ -177,7 +177,7 @@ class SourceRef:
 
 @dataclass(frozen=True)
 class Waiver:
-    """A finding accepted for a reason until a date (see auditor/waivers.py)."""
+    """A finding accepted for a reason until a date (see auditor/pipeline/waivers.py)."""
 
     rule: str
     reason: str

@@ -37,7 +37,7 @@ KINDS = (
     Kind("Service", "", "services"),
     Kind("Pod", "", "pods"),
     Kind("Namespace", "", "namespaces", namespaced=False),
-    # Progressive-delivery controllers that manage routes on purpose (auditor/controllers.py).
+    # Progressive-delivery controllers that manage routes on purpose (auditor/mesh/controllers.py).
     Kind("Rollout", "argoproj.io", "rollouts", version="v1alpha1", optional=True),
     Kind("Canary", "flagger.app", "canaries", version="v1beta1", optional=True),
 )

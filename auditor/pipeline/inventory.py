@@ -52,7 +52,7 @@ def parse_time(value: Any) -> datetime | None:
 
 class Clock:
     """The moment the scan evaluates at, counting reads: a rule that read it cannot be
-    remembered between scans (see auditor/rule_memo.py)."""
+    remembered between scans (see auditor/pipeline/memo.py)."""
 
     def __init__(self, at: datetime) -> None:
         self._at = at
@@ -83,7 +83,7 @@ class Inventory:
     unrendered: tuple[str, ...] = ()
     # Context objects (Services, Namespaces) the repo declares, by kind.
     git_context: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
-    # What progressive-delivery controllers manage (auditor/controllers.py), by resource.
+    # What progressive-delivery controllers manage (auditor/mesh/controllers.py), by resource.
     managed: dict[ObjectKey, Managed] = field(default_factory=dict)
     # What managed each resource when earlier scans of this cluster saw it (resource -> the
     # Rollout or Canary): names the controller of a leftover whose controller is gone.

@@ -115,7 +115,7 @@ class RuleMemo:
 
 class CleanInputs:
     """Whether these exact inputs (live digest, Git side, code) passed the type screen
-    before (auditor/shapes.py): a repeat scan of unchanged inputs skips it."""
+    before (auditor/pipeline/shapes.py): a repeat scan of unchanged inputs skips it."""
 
     def __init__(self, path: Path | None, key: str | None) -> None:
         self.path = path

@@ -203,7 +203,7 @@ SPECS: dict[str, Check] = {
     "Service": fields(selector=string_map, ports=seq(fields(port=PORT))),
     "Pod": anything,
     "Namespace": anything,
-    # Controllers are read defensively (auditor/controllers.py): any shape only manages less.
+    # Controllers are read defensively (auditor/mesh/controllers.py): any shape only manages less.
     "Rollout": anything,
     "Canary": anything,
 }
