@@ -48,14 +48,6 @@ class Managed:
     generated: bool = False
 
 
-@dataclass
-class Progress:
-    """A rollout in flight, for the scan notes."""
-
-    controller: str
-    detail: str
-
-
 class Controllers:
     """Which VirtualServices, routes, DestinationRules and subsets controllers manage."""
 
@@ -65,8 +57,8 @@ class Controllers:
         self._vs: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         self._dr: dict[tuple[str, str], list[tuple[str, set[str]]]] = {}
         self._generated: dict[tuple[str, str, str], str] = {}
-        self.known: set[str] = set()
-        self.progress: list[Progress] = []
+        # Rollouts and Canaries in flight, as the scan notes say them.
+        self.progress: list[str] = []
         for rollout in rollouts:
             self._rollout(rollout)
         for canary in canaries:
@@ -76,7 +68,6 @@ class Controllers:
         meta = mapping(obj.get("metadata"))
         namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
         who = label("Rollout", namespace, name)
-        self.known.add(who)
         canary = mapping(mapping(mapping(obj.get("spec")).get("strategy")).get("canary"))
         istio = mapping(mapping(canary.get("trafficRouting")).get("istio"))
         services = [mapping(istio.get("virtualService"))] + [
@@ -100,19 +91,15 @@ class Controllers:
         ):
             step = status.get("currentStepIndex")
             self.progress.append(
-                Progress(
-                    who,
-                    f"{who} is {str(status.get('phase') or 'progressing').lower()}"
-                    + (f" at step {step}" if step is not None else "")
-                    + (f", canary weight {canary_weight}%" if canary_weight is not None else ""),
-                )
+                f"{who} is {str(status.get('phase') or 'progressing').lower()}"
+                + (f" at step {step}" if step is not None else "")
+                + (f", canary weight {canary_weight}%" if canary_weight is not None else "")
             )
 
     def _canary(self, obj: dict[str, Any]) -> None:
         meta = mapping(obj.get("metadata"))
         namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
         who = label("Canary", namespace, name)
-        self.known.add(who)
         spec = mapping(obj.get("spec"))
         service = str(
             mapping(spec.get("service")).get("name")
@@ -129,7 +116,7 @@ class Controllers:
         if status.get("phase") in ("Progressing", "Promoting", "Finalising", "WaitingPromotion"):
             weight = status.get("canaryWeight")
             self.progress.append(
-                Progress(who, f"{who} is {str(status['phase']).lower()}, canary weight {weight}%")
+                f"{who} is {str(status['phase']).lower()}, canary weight {weight}%"
             )
 
     def of(self, key: ObjectKey, obj: dict[str, Any], declared: bool = False) -> Managed | None:

@@ -498,5 +498,5 @@ def build(
         remembered=remembered or {},
         ignored=ignored,
         origins=origins,
-        progress=tuple(p.detail for p in controllers.progress),
+        progress=tuple(controllers.progress),
     )
