@@ -24,7 +24,7 @@ from auditor.model import Severity, Waiver
 from auditor.pipeline.waivers import parse_date
 from auditor.rulespec import Option, Rule
 from auditor.sources.yamldocs import load_one
-from auditor.validate import check_keys, entries
+from auditor.validate import check_keys, check_strings, entries
 
 _TOP_KEYS = ("owner-keys", "rules", "waivers", "apps", "ignore-differences")
 _RULE_KEYS = ("severity", "enabled")
@@ -101,9 +101,7 @@ def _waivers(raw: Any, rule_ids: dict[str, str], where: str) -> tuple[Waiver, ..
         expires = parse_date(entry.get("expires")) if "expires" in entry else None
         if expires is None:
             raise InputError(f"{at}.expires: a waiver needs an expiry date (YYYY-MM-DD)")
-        for key in ("namespace", "name", "ticket"):
-            if key in entry and not isinstance(entry[key], str):
-                raise InputError(f"{at}.{key}: expected a string")
+        check_strings(at, entry, ("namespace", "name", "ticket"))
         waivers.append(
             Waiver(
                 rule=rule,

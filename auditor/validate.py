@@ -17,6 +17,13 @@ def check_keys(where: str, data: dict[str, Any], allowed: tuple[str, ...]) -> No
         )
 
 
+def check_strings(at: str, entry: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Each of these keys, when the entry sets it, holds a string."""
+    for key in keys:
+        if key in entry and not isinstance(entry[key], str):
+            raise InputError(f"{at}.{key}: expected a string")
+
+
 def entries(
     raw: Any, where: str, allowed: tuple[str, ...], what: str
 ) -> Iterator[tuple[str, dict[str, Any]]]:

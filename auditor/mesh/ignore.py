@@ -23,7 +23,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.model import ObjectKey
-from auditor.validate import entries
+from auditor.validate import check_strings, entries
 
 _KEYS = ("group", "kind", "name", "namespace", "json-pointers", "managed-fields-managers")
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -62,9 +62,7 @@ def config_rules(raw: Any, where: str) -> tuple[IgnoreRule, ...]:
     """`ignore-differences:` of the config, validated (an error names the entry)."""
     rules = []
     for i, (at, entry) in enumerate(entries(raw, where, _KEYS, "rules")):
-        for key in ("group", "kind", "name", "namespace"):
-            if key in entry and not isinstance(entry[key], str):
-                raise InputError(f"{at}.{key}: expected a string")
+        check_strings(at, entry, ("group", "kind", "name", "namespace"))
         pointers = _strings(entry.get("json-pointers"), f"{at}.json-pointers")
         managers = _strings(entry.get("managed-fields-managers"), f"{at}.managed-fields-managers")
         if not pointers and not managers:
