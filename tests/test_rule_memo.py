@@ -80,6 +80,20 @@ def test_a_new_commit_or_changed_options_run_the_rules_again(
     assert not any(m.startswith(MARK) for m in _messages(doc, "MA101"))
 
 
+def test_changed_ignore_differences_in_a_config_file_run_the_rules_again(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """A --config file is outside the commit: its ignore rules shape the drift themselves."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"rules": {}}))
+    scan_json(*scenario.args, "--config", config)
+    _mark("MA103")
+    ignore = [{"kind": "VirtualService", "name": "no-such-object", "json-pointers": ["/spec"]}]
+    config.write_text(yaml.safe_dump({"ignore-differences": ignore}))
+    _, doc = scan_json(*scenario.args, "--config", config)
+    assert _messages(doc, "MA103") and not any(m.startswith(MARK) for m in _messages(doc, "MA103"))
+
+
 def test_a_rule_that_read_the_clock_is_not_remembered(
     make_repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,11 +3,11 @@
 The same idea as ruff's and mypy's caches. A rule's problems are a function of the
 inventory and its options only, and the inventory is a function of what the digest
 covers: the live objects (the dump's bytes, or every object's uid and resourceVersion),
-the Git side (commit, paths, renderers, declared apps), the owner keys, the namespaces
-scanned, the kinds left unread, and the code of mesh-audit itself. The clock is the one
-input that changes with nothing else changing, so a rule that read `inventory.now`
-during its run is not remembered (rules read time only there: tests/test_rule_memo.py
-checks it).
+the Git side (commit, paths, renderers, declared apps), the config's owner keys and
+ignore-differences (a --config file is outside the commit), the namespaces scanned, the
+kinds left unread, and the code of mesh-audit itself. The clock is the one input that
+changes with nothing else changing, so a rule that read `inventory.now` during its run
+is not remembered (rules read time only there: tests/test_rule_memo.py checks it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor import version
-from auditor.config import RuleConfig
+from auditor.config import Config, RuleConfig
+from auditor.mesh.ignore import encode
 from auditor.model import ObjectKey, Problem, Resource
 from auditor.sources import LiveSnapshot, cache
 from auditor.sources.gitops import GitSnapshot
@@ -63,7 +64,7 @@ class RuleMemo:
         cls,
         live: LiveSnapshot,
         git: GitSnapshot,
-        owner_keys: Sequence[str],
+        config: Config,
         resources: Sequence[Resource],
     ) -> RuleMemo | None:
         """The memo for these inputs; None when the live side has no digest."""
@@ -76,7 +77,8 @@ class RuleMemo:
             sorted(live.unread),
             git.digest,
             git.shallow,
-            list(owner_keys),
+            list(config.owner_keys),
+            encode(config.ignore),
         ]
         digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return cls(cache.slot("rules", git.repo, live.cluster), digest, resources)

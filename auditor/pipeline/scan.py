@@ -136,7 +136,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         {str(k): m.controller for k, m in inventory.managed.items() if not m.generated}
     )
     memo = RuleMemo.for_scan(
-        live, git, config.owner_keys, inventory.resources + inventory.controller_resources
+        live, git, config, inventory.resources + inventory.controller_resources
     )
     result = engine.run(inventory, config, live.cluster, memo, git.text)
     if git.timeline is not None:
