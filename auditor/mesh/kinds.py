@@ -43,8 +43,8 @@ KINDS = (
 )
 BY_NAME = {k.kind: k for k in KINDS}
 AUDITED = tuple(k for k in KINDS if k.audited)
-# Kinds read from the repo to find and render apps (controllers and their inputs).
-CONTROLLER_KINDS = frozenset(
+# Kinds read from the repo to find and render apps (GitOps controllers and their inputs).
+APP_KINDS = frozenset(
     {"Application", "ApplicationSet", "Kustomization", "HelmRelease", "GitRepository", "ConfigMap"}
 )
 
@@ -53,7 +53,7 @@ def kept(obj: dict[str, Any]) -> bool:
     """Whether the cache may keep a document: only kinds mesh-audit reads (never a Secret)."""
     return (
         obj.get("kind") in BY_NAME
-        or obj.get("kind") in CONTROLLER_KINDS
+        or obj.get("kind") in APP_KINDS
         or (
             obj.get("kind") == "Component"
             and str(obj.get("apiVersion")).startswith("backstage.io/")
