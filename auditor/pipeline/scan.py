@@ -10,12 +10,13 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from auditor import clock, store, version
 from auditor.cli.progress import Advance
-from auditor.config import load_config
+from auditor.config import Config, load_config
 from auditor.model import Finding
 from auditor.pipeline import engine
 from auditor.pipeline.inventory import Inventory, build
@@ -177,7 +178,11 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
 
 
 def _added(
-    req: ScanRequest, config: Any, live: LiveSnapshot, now: Any, findings: Sequence[Finding]
+    req: ScanRequest,
+    config: Config,
+    live: LiveSnapshot,
+    now: datetime,
+    findings: Sequence[Finding],
 ) -> set[str]:
     """Fingerprints of the findings that the scanned ref adds compared with `req.base`:
     the base ref is read and judged the same way, and its findings subtracted."""
