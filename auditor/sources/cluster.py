@@ -276,8 +276,6 @@ def read_cluster(
     deadline: Deadline | None = None,
 ) -> LiveSnapshot:
     """Every object of KINDS in scope; unreadable kinds are recorded in `unread`."""
-    from kubernetes.client.exceptions import ApiException
-
     deadline = deadline or Deadline(None)
     try:
         groups = _served_groups(api, deadline)
@@ -318,10 +316,8 @@ def read_cluster(
                     objects.extend(o for o in page if in_scope(o, namespaces))
                     if on_page:
                         on_page(kind.kind, len(page))
-        except ApiException as exc:
-            # A 404 although discovery serves the group: unread, never "not installed".
-            unread[kind.kind] = _describe(exc)
         except Exception as exc:
+            # A 404 although discovery serves the group is unread too, never "not installed".
             unread[kind.kind] = _describe(exc)
     return LiveSnapshot(
         cluster=cluster or context,
