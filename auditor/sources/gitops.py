@@ -203,8 +203,8 @@ def _build(
         names = [name for _, name in rules.of(path)] if rules else []
         if names:
             owners[path] = names
-        if prow and prow.of(path):
-            prow_owners[path] = list(prow.of(path))
+        if prow and (named := prow.of(path)):
+            prow_owners[path] = list(named)
     if rules and owned and not owners:
         found.notes.append(
             "CODEOWNERS names no owner for any manifest: each line needs a pattern and an "
