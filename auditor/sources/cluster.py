@@ -136,7 +136,7 @@ def _describe(exc: Exception) -> str:
         with contextlib.suppress(ValueError, AttributeError):
             reason = json.loads(exc.body or "{}").get("message") or reason
         return f"HTTP {exc.status}: {reason}".rstrip(": ")
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return _first(exc)
 
 
 def _served_groups(api: Any, deadline: Deadline) -> dict[str, tuple[str, ...]]:
