@@ -30,6 +30,7 @@ import yaml
 from auditor.mesh.kinds import trim
 from auditor.sources import cache
 from auditor.sources.apps import App, AppType
+from auditor.sources.kustomize import repo_path
 
 ORIGIN = "config.kubernetes.io/origin"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -238,7 +239,7 @@ def _origin(doc: dict[str, Any], where: str) -> str:
     path = origin.get("path") or origin.get("configuredIn")
     if not isinstance(path, str):
         return ""
-    found = posixpath.normpath(posixpath.join(where, path))
+    found = repo_path(where, path)
     return "" if found.startswith("..") else found
 
 
