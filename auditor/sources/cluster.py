@@ -294,19 +294,20 @@ def read_cluster(
         if kind.optional and kind.version not in groups.get(kind.group, ()):
             notes.append(f"{kind.kind}: {kind.group}/{kind.version} is not served, skipped")
             continue
-        if kind.group == ISTIO_GROUP and not served:
-            continue
-        if kind.group == ISTIO_GROUP and istio_version is None:
-            unread[kind.kind] = (
-                f"{ISTIO_GROUP} is served only at {', '.join(served)}, which mesh-audit "
-                f"does not read (it reads {', '.join(ISTIO_VERSIONS)})"
-            )
-            continue
-        if kind.group == ISTIO_GROUP and plurals is not None and kind.plural not in plurals:
-            notes.append(f"{kind.kind}: CRD not installed, skipped")
-            continue
-        version = istio_version if kind.group == ISTIO_GROUP else kind.version
-        assert version is not None  # an Istio version it cannot read was skipped above
+        version = kind.version
+        if kind.group == ISTIO_GROUP:
+            if not served:
+                continue
+            if istio_version is None:
+                unread[kind.kind] = (
+                    f"{ISTIO_GROUP} is served only at {', '.join(served)}, which mesh-audit "
+                    f"does not read (it reads {', '.join(ISTIO_VERSIONS)})"
+                )
+                continue
+            if plurals is not None and kind.plural not in plurals:
+                notes.append(f"{kind.kind}: CRD not installed, skipped")
+                continue
+            version = istio_version
         api_version = f"{kind.group}/{version}" if kind.group else version
         lister = _lister(api, kind, version)
         scopes: list[str | None] = list(namespaces) if namespaces and kind.namespaced else [None]
