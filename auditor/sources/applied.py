@@ -18,6 +18,7 @@ from auditor.cli.progress import Advance
 from auditor.mesh.kinds import is_k8s_object, kept, key_of, known_kind, placed
 from auditor.sources import cache
 from auditor.sources.apps import CHART, App, AppType, Discovery, RepoTree
+from auditor.sources.history import MANIFEST_SUFFIXES
 from auditor.sources.kustomize import KUSTOMIZATIONS, Closure, closure
 from auditor.sources.render import (
     NO_HELM,
@@ -32,7 +33,6 @@ from auditor.sources.render import (
     save_cached,
 )
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 READ_SUFFIXES = MANIFEST_SUFFIXES + KUSTOMIZATIONS
 
 

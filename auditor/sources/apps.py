@@ -149,21 +149,22 @@ def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in mapping(value).items()))
 
 
+def _by_name(tree: RepoTree, group: str, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The repo's objects of one kind, by (name, namespace): what controllers refer to."""
+    return {
+        (_str(d["metadata"].get("name")), _str(d["metadata"].get("namespace"))): d
+        for _, d in tree.objects()
+        if d.get("kind") == kind and _group(d) == group
+    }
+
+
 class _Finder:
     def __init__(self, tree: RepoTree, remotes: tuple[str, ...]) -> None:
         self.tree = tree
         self.remotes = {normalize_url(r) for r in remotes}
         self.found = Discovery()
-        self._configmaps = {
-            (_str(d["metadata"].get("name")), _str(d["metadata"].get("namespace"))): d
-            for _, d in tree.objects()
-            if d.get("kind") == "ConfigMap" and _group(d) == ""
-        }
-        self._git_repos = {
-            (_str(d["metadata"].get("name")), _str(d["metadata"].get("namespace"))): d
-            for _, d in tree.objects()
-            if d.get("kind") == "GitRepository" and _group(d) == "source.toolkit.fluxcd.io"
-        }
+        self._configmaps = _by_name(tree, "", "ConfigMap")
+        self._git_repos = _by_name(tree, "source.toolkit.fluxcd.io", "GitRepository")
 
     def ours(self, url: Any) -> bool:
         return not self.remotes or normalize_url(str(url or "")) in self.remotes

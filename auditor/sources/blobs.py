@@ -22,6 +22,11 @@ _PARALLEL_MIN = 400
 OnFile = Callable[[int], None]
 
 
+def blob_text(repo: Any, blob: str) -> str:
+    """A file's text by its blob id, straight from the object database (no tree walk)."""
+    return repo.odb.stream(bytes.fromhex(blob)).read().decode("utf-8", errors="replace")
+
+
 def parse_blob(text: str, path: str) -> dict[str, Any]:
     """A blob's cache entry: the documents of kinds mesh-audit reads (a kustomization's
     whole), parse errors, template flag. Other kinds, Secrets first, are never kept."""
@@ -70,7 +75,7 @@ def read_blobs(
     todo = {blob: path for blob, path in files if blob not in parsed}
     texts = []
     for n, blob in enumerate(todo, 1):
-        texts.append(repo.odb.stream(bytes.fromhex(blob)).read().decode("utf-8", errors="replace"))
+        texts.append(blob_text(repo, blob))
         if on_file and n % 200 == 0:
             on_file(200)
     parsed.update(zip(todo, _parse_all(texts, list(todo.values())), strict=True))

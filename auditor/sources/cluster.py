@@ -136,7 +136,7 @@ def _describe(exc: Exception) -> str:
         with contextlib.suppress(ValueError, AttributeError):
             reason = json.loads(exc.body or "{}").get("message") or reason
         return f"HTTP {exc.status}: {reason}".rstrip(": ")
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return _first(exc)
 
 
 def _served_groups(api: Any, deadline: Deadline) -> dict[str, tuple[str, ...]]:
@@ -276,8 +276,6 @@ def read_cluster(
     deadline: Deadline | None = None,
 ) -> LiveSnapshot:
     """Every object of KINDS in scope; unreadable kinds are recorded in `unread`."""
-    from kubernetes.client.exceptions import ApiException
-
     deadline = deadline or Deadline(None)
     try:
         groups = _served_groups(api, deadline)
@@ -296,19 +294,20 @@ def read_cluster(
         if kind.optional and kind.version not in groups.get(kind.group, ()):
             notes.append(f"{kind.kind}: {kind.group}/{kind.version} is not served, skipped")
             continue
-        if kind.group == ISTIO_GROUP and not served:
-            continue
-        if kind.group == ISTIO_GROUP and istio_version is None:
-            unread[kind.kind] = (
-                f"{ISTIO_GROUP} is served only at {', '.join(served)}, which mesh-audit "
-                f"does not read (it reads {', '.join(ISTIO_VERSIONS)})"
-            )
-            continue
-        if kind.group == ISTIO_GROUP and plurals is not None and kind.plural not in plurals:
-            notes.append(f"{kind.kind}: CRD not installed, skipped")
-            continue
-        version = istio_version if kind.group == ISTIO_GROUP else kind.version
-        assert version is not None  # an Istio version it cannot read was skipped above
+        version = kind.version
+        if kind.group == ISTIO_GROUP:
+            if not served:
+                continue
+            if istio_version is None:
+                unread[kind.kind] = (
+                    f"{ISTIO_GROUP} is served only at {', '.join(served)}, which mesh-audit "
+                    f"does not read (it reads {', '.join(ISTIO_VERSIONS)})"
+                )
+                continue
+            if plurals is not None and kind.plural not in plurals:
+                notes.append(f"{kind.kind}: CRD not installed, skipped")
+                continue
+            version = istio_version
         api_version = f"{kind.group}/{version}" if kind.group else version
         lister = _lister(api, kind, version)
         scopes: list[str | None] = list(namespaces) if namespaces and kind.namespaced else [None]
@@ -318,10 +317,8 @@ def read_cluster(
                     objects.extend(o for o in page if in_scope(o, namespaces))
                     if on_page:
                         on_page(kind.kind, len(page))
-        except ApiException as exc:
-            # A 404 although discovery serves the group: unread, never "not installed".
-            unread[kind.kind] = _describe(exc)
         except Exception as exc:
+            # A 404 although discovery serves the group is unread too, never "not installed".
             unread[kind.kind] = _describe(exc)
     return LiveSnapshot(
         cluster=cluster or context,

@@ -27,7 +27,7 @@ from auditor.model import Commit, Manifest, ObjectKey
 from auditor.sources import cache
 from auditor.sources.applied import READ_SUFFIXES, build_apps, tools_signature
 from auditor.sources.apps import App, RepoTree, app_anchor, config_apps, discover
-from auditor.sources.blobs import read_blobs
+from auditor.sources.blobs import blob_text, read_blobs
 from auditor.sources.history import Timeline, read_history
 from auditor.sources.kustomize import KUSTOMIZATIONS
 from auditor.sources.owner_files import ALIASES, OWNERS, Component, ProwOwners, components
@@ -194,7 +194,7 @@ def _build(
     owned = [d[0] for d in docs] + [app_anchor(d[5]) for d in docs if d[5] is not None]
     prow = ProwOwners(
         {
-            path: repo.odb.stream(bytes.fromhex(blob)).read().decode("utf-8", errors="replace")
+            path: blob_text(repo, blob)
             for path, blob in files.items()
             if posixpath.basename(path) == OWNERS or path == ALIASES
         }
@@ -203,8 +203,8 @@ def _build(
         names = [name for _, name in rules.of(path)] if rules else []
         if names:
             owners[path] = names
-        if prow and prow.of(path):
-            prow_owners[path] = list(prow.of(path))
+        if prow and (named := prow.of(path)):
+            prow_owners[path] = list(named)
     if rules and owned and not owners:
         found.notes.append(
             "CODEOWNERS names no owner for any manifest: each line needs a pattern and an "
@@ -384,7 +384,7 @@ def _blob_text(repo: Any, blob: str | None) -> str | None:
     if blob is None:
         return None
     try:
-        return repo.odb.stream(bytes.fromhex(blob)).read().decode("utf-8", errors="replace")
+        return blob_text(repo, blob)
     except (ValueError, OSError):
         return None
 

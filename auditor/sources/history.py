@@ -18,7 +18,7 @@ from auditor.clock import parse
 from auditor.mesh.normalize import normalize
 from auditor.model import Change, Commit, Manifest
 from auditor.sources import cache
-from auditor.sources.blobs import parse_blob
+from auditor.sources.blobs import blob_text, parse_blob
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -168,12 +168,12 @@ class Timeline:
         entry = self._parsed.get(blob)
         if entry is None:
             try:
-                raw = self._repo.odb.stream(bytes.fromhex(blob)).read()
+                text = blob_text(self._repo, blob)
             except (ValueError, OSError) as exc:
                 # A partial or shallow clone lacks old blobs: this file's history ends here.
                 self.missing.add(f"{path} ({type(exc).__name__})")
                 return None
-            entry = self._parsed[blob] = parse_blob(raw.decode("utf-8", errors="replace"), path)
+            entry = self._parsed[blob] = parse_blob(text, path)
         for _, data in entry["docs"]:
             meta = data.get("metadata") or {}
             if data.get("kind") == kind and meta.get("name") == name:

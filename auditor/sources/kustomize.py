@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +81,13 @@ def _generator_files(kust: dict[str, Any]) -> Iterable[str]:
             yield gen["env"]
 
 
+def _resources(folder: str, kust: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(entry as written, path from the repo root) of each resource, base and component."""
+    for name in _RESOURCE_LISTS:
+        for entry in _strings(kust.get(name)):
+            yield entry, repo_path(folder, entry)
+
+
 def _config_paths(kust: dict[str, Any]) -> Iterable[str]:
     """Paths of files that configure the build rather than hold objects."""
     for name in _CONFIG_LISTS:
@@ -117,15 +124,13 @@ def closure(
         kust = kustomizations.get(current) or {}
         found.helm += [f"{current or '.'}: {name}" for name in _HELM_FIELDS if kust.get(name)]
 
-        for name in _RESOURCE_LISTS:
-            for entry in _strings(kust.get(name)):
-                path = repo_path(current, entry)
-                if path in files:
-                    found.resources.add(path)
-                elif path in known_folders or path == "":
-                    todo.append(path)
-                elif is_remote(entry):
-                    found.remote.append(entry)
+        for entry, path in _resources(current, kust):
+            if path in files:
+                found.resources.add(path)
+            elif path in known_folders or path == "":
+                todo.append(path)
+            elif is_remote(entry):
+                found.remote.append(entry)
         for entry in _config_paths(kust):
             path = repo_path(current, entry)
             if path in known_folders:
@@ -140,11 +145,9 @@ def referenced_folders(
 ) -> set[str]:
     """Folders that some other kustomization builds on (bases, components, nested apps)."""
     known = set(folders)
-    referenced = set()
-    for current, kust in kustomizations.items():
-        for name in _RESOURCE_LISTS:
-            for entry in _strings(kust.get(name)):
-                path = repo_path(current, entry)
-                if path != current and (path in known or path == "") and path not in files:
-                    referenced.add(path)
-    return referenced
+    return {
+        path
+        for current, kust in kustomizations.items()
+        for _, path in _resources(current, kust)
+        if path != current and (path in known or path == "") and path not in files
+    }

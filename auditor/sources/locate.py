@@ -15,9 +15,8 @@ from functools import lru_cache
 
 import yaml
 
-from auditor.sources.yamldocs import chunks
+from auditor.sources.yamldocs import SAFE_LOADER, chunks
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STEP = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
 
 
@@ -57,7 +56,7 @@ def _document(text: str, line: int) -> tuple[int, yaml.Node] | None:
         if offset + chunk.count("\n") + 1 < line:
             continue
         try:
-            node = yaml.compose(chunk, Loader=_Loader)
+            node = yaml.compose(chunk, Loader=SAFE_LOADER)
         except yaml.YAMLError:
             return None
         if node is None or offset + node.start_mark.line + 1 != line:

@@ -30,9 +30,10 @@ import yaml
 from auditor.mesh.kinds import trim
 from auditor.sources import cache
 from auditor.sources.apps import App, AppType
+from auditor.sources.kustomize import repo_path
+from auditor.sources.yamldocs import SAFE_LOADER
 
 ORIGIN = "config.kubernetes.io/origin"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _WRAPPERS = ".mesh-audit-render"
 _TIMEOUT = 120
 _SOURCE = re.compile(r"^# Source: (\S+)", re.MULTILINE)
@@ -209,7 +210,7 @@ def _wrapper(app: App, where: str) -> dict[str, Any]:
 def _parse(text: str, source: Callable[[dict[str, Any], str], str]) -> Rendered:
     objects = []
     try:
-        docs = list(yaml.load_all(text, Loader=_LOADER))
+        docs = list(yaml.load_all(text, Loader=SAFE_LOADER))
     except yaml.YAMLError as exc:
         return Rendered(error=f"renderer output is not YAML: {str(exc).splitlines()[0]}")
     chunks = _SOURCE.findall(text)
@@ -230,7 +231,7 @@ def _origin(doc: dict[str, Any], where: str) -> str:
     if isinstance(notes, dict) and not notes:
         del meta["annotations"]
     try:
-        origin = yaml.load(raw, Loader=_LOADER) if isinstance(raw, str) else None
+        origin = yaml.load(raw, Loader=SAFE_LOADER) if isinstance(raw, str) else None
     except yaml.YAMLError:
         origin = None
     if not isinstance(origin, dict) or origin.get("repo"):
@@ -238,7 +239,7 @@ def _origin(doc: dict[str, Any], where: str) -> str:
     path = origin.get("path") or origin.get("configuredIn")
     if not isinstance(path, str):
         return ""
-    found = posixpath.normpath(posixpath.join(where, path))
+    found = repo_path(where, path)
     return "" if found.startswith("..") else found
 
 

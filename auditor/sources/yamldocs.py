@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's safe loader when PyYAML was built with it (several times faster), else Python's.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SEPARATOR = re.compile(r"^(?:---|\.\.\.)(?:[ \t].*)?$", re.MULTILINE)
 
 
@@ -31,7 +32,7 @@ MAX_NODES = 1_000_000
 _ANCHOR = re.compile(r"&[^\s&]")
 
 
-class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _LineLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]
     """Records the line where the root node of each document starts."""
 
     def construct_document(self, node: yaml.Node) -> Any:
@@ -40,8 +41,8 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
 
 
 for _tag in ("timestamp", "binary"):
-    _LineLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _BaseLoader.construct_yaml_str)
-_LineLoader.add_constructor("tag:yaml.org,2002:set", _BaseLoader.construct_yaml_seq)
+    _LineLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", SAFE_LOADER.construct_yaml_str)
+_LineLoader.add_constructor("tag:yaml.org,2002:set", SAFE_LOADER.construct_yaml_seq)
 
 
 class TooLarge(ValueError):
