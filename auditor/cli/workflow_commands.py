@@ -180,12 +180,7 @@ retire_options = compose(
         show_default=True,
         help="Comma-separated rules whose findings mean the resource is dead.",
     ),
-    click.option(
-        "--cluster",
-        "clusters",
-        multiple=True,
-        help="Only this cluster (repeatable) [default: every cluster in the database].",
-    ),
+    cluster_filter,
     lock_timeout_option,
 )
 
