@@ -288,8 +288,7 @@ class _Tree:
         while True:
             kust = self.kustomizations.get(folder)
             if kust is not None:
-                entries = [*(kust.get("resources") or []), *(kust.get("bases") or [])]
-                if target not in {repo_path(folder, str(e)) for e in entries}:
+                if target not in _listed(folder, kust):
                     break
                 namespace = kust.get("namespace") or namespace
                 target = folder
@@ -305,11 +304,7 @@ class _Tree:
         users = [
             f
             for f, kust in self.kustomizations.items()
-            if f != folder
-            and any(
-                repo_path(f, str(e)) == folder
-                for e in [*(kust.get("resources") or []), *(kust.get("bases") or [])]
-            )
+            if f != folder and folder in _listed(f, kust)
         ]
         return ", ".join(sorted(u or "." for u in users)) or None
 
@@ -327,6 +322,12 @@ class _Tree:
                 path.write_bytes(text.encode("utf-8"))
                 self.wt.git.add("--", rel)
         return str(self.wt.index.commit(message, skip_hooks=True).hexsha)
+
+
+def _listed(folder: str, kust: dict[str, Any]) -> set[str]:
+    """What the kustomization in `folder` lists in `resources:` and `bases:`, as repo paths."""
+    entries = [*(kust.get("resources") or []), *(kust.get("bases") or [])]
+    return {repo_path(folder, str(e)) for e in entries}
 
 
 def _yaml_or_none(text: str) -> Any:
