@@ -37,6 +37,7 @@ from auditor.model import ISTIO_GROUP, label
 from auditor.rulespec import Retire
 from auditor.sources.gitops import redact
 from auditor.sources.kustomize import KUSTOMIZATIONS, repo_path
+from auditor.sources.yamldocs import load_one
 from auditor.workflow.retire_edit import (
     EditError,
     Target,
@@ -331,8 +332,9 @@ def _listed(folder: str, kust: dict[str, Any]) -> set[str]:
 
 
 def _yaml_or_none(text: str) -> Any:
+    """A kustomization read as the scan reads config files (bounded depth and aliases)."""
     try:
-        return yaml.safe_load(text)
+        return load_one(text)
     except yaml.YAMLError:
         return None
 
