@@ -67,35 +67,74 @@ def _docs(i: int, api: str, weight: int) -> list[dict]:
     return [vs, dr]
 
 
-def _blob(docs: list[dict]) -> bytes:
+def blob(docs: list[dict]) -> bytes:
+    """Documents as one multi-document YAML file."""
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return "---\n".join(yaml.dump(d, Dumper=dumper, sort_keys=False) for d in docs).encode()
 
 
+class History:
+    """Dated commits on `main`, written by one `git fast-import`: each commit comes a
+    random number of hours (`rng.randint(*hours)`) after the one before."""
+
+    def __init__(self, rng: random.Random, hours: tuple[int, int]) -> None:
+        self.rng, self.hours = rng, hours
+        self.when, self.mark = START, 0
+        self.stream: list[bytes] = []
+
+    def commit(self, message: str, author: str, files: dict[str, bytes]) -> None:
+        self.when += 3600 * self.rng.randint(*self.hours)
+        self.mark += 1
+        msg = message.encode()
+        who = f"{author} <{author.lower().replace(' ', '.')}@example.com> {self.when} +0000\n"
+        self.stream.append(f"commit refs/heads/main\nmark :{self.mark}\n".encode())
+        self.stream.append(b"author " + who.encode() + b"committer " + who.encode())
+        self.stream.append(f"data {len(msg)}\n".encode() + msg + b"\n")
+        if self.mark > 1:
+            self.stream.append(f"from :{self.mark - 1}\n".encode())
+        for path, data in files.items():
+            self.stream.append(
+                f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n"
+            )
+
+    def write(self, repo: Path) -> None:
+        """A new repo at `repo` holding the history, `main` checked out."""
+        subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+        subprocess.run(
+            ["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(self.stream), check=True
+        )
+        subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
+
+
+def workload(name: str, namespace: str, versions: tuple[str, ...]) -> list[dict]:
+    """A service's Service and its Pods (one per version), as a cluster holds them."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 8080}]},
+    }
+    pods = [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"{name}-{v}",
+                "namespace": namespace,
+                "labels": {"app": name, "version": v},
+            },
+        }
+        for v in versions
+    ]
+    return [service, *pods]
+
+
 def generate(out: Path, services: int, commits: int) -> None:
     rng = random.Random(42)
-    repo = out / "gitops"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     weights = {i: 20 for i in range(services)}
     api = "v1beta1"
-    stream: list[bytes] = []
-    when = START
-    mark = 0
-
-    def commit(message: str, author: str, files: dict[str, bytes]) -> None:
-        nonlocal when, mark
-        when += 3600 * rng.randint(1, 30)
-        mark += 1
-        msg = message.encode()
-        stream.append(b"commit refs/heads/main\n")
-        stream.append(f"mark :{mark}\n".encode())
-        who = f"{author} <{author.lower().replace(' ', '.')}@example.com> {when} +0000\n".encode()
-        stream.append(b"author " + who + b"committer " + who)
-        stream.append(f"data {len(msg)}\n".encode() + msg + b"\n")
-        if mark > 1:
-            stream.append(f"from :{mark - 1}\n".encode())
-        for path, data in files.items():
-            stream.append(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+    history = History(rng, (1, 30))
+    commit = history.commit
 
     def path(i: int) -> str:
         return f"apps/team-{i % TEAMS:02d}/svc-{i:05d}.yaml"
@@ -104,7 +143,7 @@ def generate(out: Path, services: int, commits: int) -> None:
     batch = max(1, services // 50)
     for start in range(0, services, batch):
         files = {
-            path(i): _blob(_docs(i, api, 0)) for i in range(start, min(services, start + batch))
+            path(i): blob(_docs(i, api, 0)) for i in range(start, min(services, start + batch))
         }
         if start == 0:
             files["CODEOWNERS"] = owners
@@ -117,7 +156,7 @@ def generate(out: Path, services: int, commits: int) -> None:
             commit(
                 "bump networking.istio.io to v1",
                 "Platform Bot",
-                {path(i): _blob(_docs(i, api, weights[i])) for i in range(services)},
+                {path(i): blob(_docs(i, api, weights[i])) for i in range(services)},
             )
         touched = rng.sample(range(0, services, 10), 3)
         for i in touched:
@@ -125,10 +164,9 @@ def generate(out: Path, services: int, commits: int) -> None:
         commit(
             f"canary tweak #{n}",
             rng.choice(authors),
-            {path(i): _blob(_docs(i, api, weights[i])) for i in touched},
+            {path(i): blob(_docs(i, api, weights[i])) for i in touched},
         )
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
-    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
+    history.write(out / "gitops")
 
     items = []
     for i in range(services):
@@ -148,27 +186,8 @@ def generate(out: Path, services: int, commits: int) -> None:
     for i in range(services, services + services // 100):  # live-only
         items.extend(_docs(i, "v1", 0))
     for i in range(services + services // 100):
-        name, ns = f"svc-{i:05d}", f"team-{i % TEAMS:02d}"
-        items.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": name, "namespace": ns},
-                "spec": {"selector": {"app": name}, "ports": [{"port": 8080}]},
-            }
-        )
-        items += [
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "name": f"{name}-{v}",
-                    "namespace": ns,
-                    "labels": {"app": name, "version": v},
-                },
-            }
-            for v in (("v1", "v2") if _canary(i) else ("v1",))
-        ]
+        versions = ("v1", "v2") if _canary(i) else ("v1",)
+        items += workload(f"svc-{i:05d}", f"team-{i % TEAMS:02d}", versions)
     for t in range(TEAMS):
         items.append(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"team-{t:02d}"}}

@@ -22,8 +22,8 @@ import subprocess
 from pathlib import Path
 
 import yaml
+from generate import History, blob, workload
 
-START = 1_700_000_000
 APPSET = """apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet
 metadata: {name: apps, namespace: argocd}
@@ -41,11 +41,6 @@ spec:
       source: {repoURL: https://git.example.com/acme/gitops.git, path: '{{.path.path}}'}
       destination: {server: https://kubernetes.default.svc, namespace: '{{.path.basename}}'}
 """
-
-
-def _dump(docs: list[dict]) -> bytes:
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return "---\n".join(yaml.dump(d, Dumper=dumper, sort_keys=False) for d in docs).encode()
 
 
 def _route(name: str, host: str, weight: int) -> list[dict]:
@@ -128,34 +123,19 @@ def _rendered(app: str, base: list[dict], weight: int, label: str) -> list[dict]
 
 def generate(out: Path, apps: int, services: int, commits: int) -> None:
     rng = random.Random(7)
-    repo = out / "gitops"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     names = [f"app-{a:03d}" for a in range(apps)]
     weights = dict.fromkeys(names, 0)
     label = "web"
     base = _base(services)
-    stream: list[bytes] = []
-    when, mark = START, 0
-
-    def commit(message: str, author: str, files: dict[str, bytes]) -> None:
-        nonlocal when, mark
-        when += 3600 * rng.randint(1, 20)
-        mark += 1
-        who = f"{author} <{author.lower().replace(' ', '.')}@example.com> {when} +0000\n".encode()
-        stream.append(f"commit refs/heads/main\nmark :{mark}\n".encode())
-        stream.append(b"author " + who + b"committer " + who)
-        stream.append(f"data {len(message)}\n{message}\n".encode())
-        if mark > 1:
-            stream.append(f"from :{mark - 1}\n".encode())
-        for path, data in files.items():
-            stream.append(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+    history = History(rng, (1, 20))
+    commit = history.commit
 
     commit(
         "base and ApplicationSet",
         "Platform Bot",
         {
             "base/kustomization.yaml": b"resources: [routes.yaml]\n",
-            "base/routes.yaml": _dump(base),
+            "base/routes.yaml": blob(base),
             "argocd/apps.yaml": APPSET.encode(),
             "CODEOWNERS": (
                 "/base/ @acme/platform\n"
@@ -183,8 +163,7 @@ def generate(out: Path, apps: int, services: int, commits: int) -> None:
             f"Dev {rng.randrange(30)}",
             _overlay(app, weights[app], label),
         )
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
-    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
+    history.write(out / "gitops")
 
     items, rendered = [], {}
     for n, app in enumerate(names):
@@ -197,34 +176,14 @@ def generate(out: Path, apps: int, services: int, commits: int) -> None:
             items.append(doc)
         items.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": app}})
         for s in range(services):
-            svc = f"svc-{s:02d}"
-            items.append(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": {"name": svc, "namespace": app},
-                    "spec": {"selector": {"app": svc}, "ports": [{"port": 8080}]},
-                }
-            )
-            items += [
-                {
-                    "apiVersion": "v1",
-                    "kind": "Pod",
-                    "metadata": {
-                        "name": f"{svc}-{v}",
-                        "namespace": app,
-                        "labels": {"app": svc, "version": v},
-                    },
-                }
-                for v in ("v1", "v2")
-            ]
+            items += workload(f"svc-{s:02d}", app, ("v1", "v2"))
     (out / "cluster.json").write_text(
         json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
     )
     plain = out / "plain"
     subprocess.run(["git", "init", "-q", "-b", "main", str(plain)], check=True)
     for app, docs in rendered.items():
-        (plain / f"{app}.yaml").write_bytes(_dump(docs))
+        (plain / f"{app}.yaml").write_bytes(blob(docs))
     subprocess.run(["git", "add", "."], cwd=plain, check=True)
     subprocess.run(
         ["git", "-c", "user.name=b", "-c", "user.email=b@x", "commit", "-qm", "rendered"],

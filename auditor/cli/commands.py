@@ -196,7 +196,7 @@ def _scan(
     "--lock-timeout",
     type=float,
     envvar="MESH_AUDIT_LOCK_TIMEOUT",
-    default=30.0,
+    default=store.DEFAULT_LOCK_TIMEOUT,
     show_default=True,
     help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
 )

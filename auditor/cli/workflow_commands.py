@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ def tickets_command(
             clock.stamp(),
             urls,
             lock_timeout,
-            before_commit=(lambda: _write_tickets(out, planned, bodies)) if out else None,
+            before_commit=(lambda: _write_tickets(out, planned, bodies, today)) if out else None,
         )
         if skipped:
             click.echo(
@@ -143,8 +144,9 @@ def tickets_command(
         table.tickets(table.Console(), docs, dry_run)
 
 
-def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> None:
-    """Each file atomically; any failure is exit 3 and the tickets are not recorded."""
+def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str], today: date) -> None:
+    """Each file atomically; any failure is exit 3 and the tickets are not recorded. The
+    Jira CSV is dated `today`, as the Markdown bodies are."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -153,7 +155,7 @@ def _write_tickets(out: Path, planned: list[Any], bodies: dict[str, str]) -> Non
         atomic.write_text(out / f"{t.period}-{ticket_reports.slug(t.owner)}.md", bodies[t.key])
     docs = [ticket_reports.summary(t, bodies) for t in planned]
     atomic.write_text(out / "tickets.json", json.dumps({"tickets": docs}, indent=2) + "\n")
-    atomic.write_text(out / "jira.csv", ticket_reports.jira_csv(planned, FIXES, clock.now().date()))
+    atomic.write_text(out / "jira.csv", ticket_reports.jira_csv(planned, FIXES, today))
 
 
 @click.group(cls=AuditGroup)
@@ -180,12 +182,7 @@ retire_options = compose(
         show_default=True,
         help="Comma-separated rules whose findings mean the resource is dead.",
     ),
-    click.option(
-        "--cluster",
-        "clusters",
-        multiple=True,
-        help="Only this cluster (repeatable) [default: every cluster in the database].",
-    ),
+    cluster_filter,
     lock_timeout_option,
 )
 

@@ -55,6 +55,8 @@ class ScanRecord:
 
 
 def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
+    """The finding's `findings` row as this scan saw it; `_record` adds its status, ticket
+    and first sighting, which depend on the stored row."""
     return {
         "fingerprint": f.fingerprint,
         "rule": f.rule,
@@ -68,7 +70,6 @@ def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
         "locator": f.locator,
         "owner": f.owner,
         "owner_source": f.owner_source.value if f.owner_source else None,
-        "status": (Status.WAIVED if f.waived else Status.OPEN).value,
         "last_seen": now,
         "resolved_at": None,
         "message": f.message,

@@ -124,13 +124,7 @@ def retire_candidates(
     sql += " ORDER BY cluster, kind, namespace, name, rule, fingerprint"
     with session(path, lock_timeout=lock_timeout) as db:
         rows = list(db.query(sql, args))
-        contexts = {
-            r["cluster"]: r["context"]
-            for r in db.query(
-                "SELECT cluster, context FROM scans WHERE id IN "
-                "(SELECT max(id) FROM scans GROUP BY cluster)"
-            )
-        }
+        contexts = {cluster: scan["context"] for cluster, scan in _last_scans(db).items()}
     return rows, contexts
 
 

@@ -23,23 +23,26 @@ DONE = (Status.RESOLVED.value, Status.RETIRED.value)
 TREND_MONTHS = 12
 
 
+def _shift(month: str, step: int) -> str:
+    """The month (YYYY-MM) `step` months after the one `month` (YYYY-MM...) is in."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + step
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 def previous_month(today: str) -> str:
     """The month before the one `today` (YYYY-MM...) is in: what a run on the 1st reports."""
-    year, mon = int(today[:4]), int(today[5:7])
-    return f"{year - (mon == 1):04d}-{(mon - 2) % 12 + 1:02d}"
+    return _shift(today, -1)
 
 
 def _month_end(month: str) -> str:
-    year, mon = int(month[:4]), int(month[5:7])
-    nxt = f"{year + (mon == 12):04d}-{mon % 12 + 1:02d}"
-    return f"{nxt}-01T00:00:00Z"
+    return f"{_shift(month, 1)}-01T00:00:00Z"
 
 
 def _months(first: str, last: str) -> list[str]:
-    months, (year, mon) = [], (int(first[:4]), int(first[5:7]))
-    while f"{year:04d}-{mon:02d}" <= last:
-        months.append(f"{year:04d}-{mon:02d}")
-        year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    months, current = [], _shift(first, 0)
+    while current <= last:
+        months.append(current)
+        current = _shift(current, 1)
     return months
 
 

@@ -37,6 +37,7 @@ from auditor.model import ISTIO_GROUP, label
 from auditor.rulespec import Retire
 from auditor.sources.gitops import redact
 from auditor.sources.kustomize import KUSTOMIZATIONS, repo_path
+from auditor.sources.yamldocs import load_one
 from auditor.workflow.retire_edit import (
     EditError,
     Target,
@@ -288,8 +289,7 @@ class _Tree:
         while True:
             kust = self.kustomizations.get(folder)
             if kust is not None:
-                entries = [*(kust.get("resources") or []), *(kust.get("bases") or [])]
-                if target not in {repo_path(folder, str(e)) for e in entries}:
+                if target not in _listed(folder, kust):
                     break
                 namespace = kust.get("namespace") or namespace
                 target = folder
@@ -305,11 +305,7 @@ class _Tree:
         users = [
             f
             for f, kust in self.kustomizations.items()
-            if f != folder
-            and any(
-                repo_path(f, str(e)) == folder
-                for e in [*(kust.get("resources") or []), *(kust.get("bases") or [])]
-            )
+            if f != folder and folder in _listed(f, kust)
         ]
         return ", ".join(sorted(u or "." for u in users)) or None
 
@@ -329,9 +325,16 @@ class _Tree:
         return str(self.wt.index.commit(message, skip_hooks=True).hexsha)
 
 
+def _listed(folder: str, kust: dict[str, Any]) -> set[str]:
+    """What the kustomization in `folder` lists in `resources:` and `bases:`, as repo paths."""
+    entries = [*(kust.get("resources") or []), *(kust.get("bases") or [])]
+    return {repo_path(folder, str(e)) for e in entries}
+
+
 def _yaml_or_none(text: str) -> Any:
+    """A kustomization read as the scan reads config files (bounded depth and aliases)."""
     try:
-        return yaml.safe_load(text)
+        return load_one(text)
     except yaml.YAMLError:
         return None
 
