@@ -3,6 +3,7 @@
 Rationale: findings on a resource nobody owns turn into tickets nobody takes. The chain
 is: owner keys (default `owner`, `team`, `mesh-audit.io/owner`) as label or annotation
 on the live object, then on the manifest, then on the namespace, then CODEOWNERS.
+It needs the namespaces: without their labels no resource can be called ownerless.
 
 Fix: add an owner label (e.g. `team: payments`) to the manifest or namespace, or a
 CODEOWNERS entry for its path. The finding's evidence names leads to ask.
@@ -15,10 +16,12 @@ from typing import Any
 
 from auditor.model import Problem, SyncState
 from auditor.pipeline.inventory import Inventory
+from auditor.rulespec import Needs
 
 ID = "MA201"
 NAME = "ownerless"
 SEVERITY = "low"
+NEEDS = Needs(kinds=("Namespace",))
 
 EXAMPLE_BAD = """\
 apiVersion: networking.istio.io/v1

@@ -306,7 +306,7 @@ def test_objects_a_tool_says_it_made_are_generated_not_hand_made(tmp_path: Path)
         {"host": "stage.greeting.global"},
         annotations={"app.kubernetes.io/created-by": "admiral"},
     )
-    cluster = dump(tmp_path / "c.yaml", [made])
+    cluster = dump(tmp_path / "c.yaml", [live("Namespace", "admiral-sync", ""), made])
     _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
     assert "MA101" not in {f["rule"] for f in doc["findings"]}
     assert {f["evidence"].get("managed_by") for f in doc["findings"]} == {

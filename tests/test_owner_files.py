@@ -119,12 +119,15 @@ def test_backstage_component_owns_objects_it_claims(tmp_path: Path) -> None:
         }
     )
     objects = [
-        live("VirtualService", n, "shop", route, labels=labels)
-        for n, labels in (
-            ("cart", {"backstage.io/kubernetes-id": "cart"}),
-            ("pay", {"app": "pay", "tier": "web"}),
-            ("other", {"app": "pay"}),
-        )
+        live("Namespace", "shop", ""),
+        *(
+            live("VirtualService", n, "shop", route, labels=labels)
+            for n, labels in (
+                ("cart", {"backstage.io/kubernetes-id": "cart"}),
+                ("pay", {"app": "pay", "tier": "web"}),
+                ("other", {"app": "pay"}),
+            )
+        ),
     ]
     _, doc = scan_json(
         "--repo",

@@ -223,3 +223,22 @@ def test_owner_annotation_on_manifest_and_github_codeowners_first(scenario: Scen
         "ghost": ("@acme/archaeology", "codeowners"),
         "other": ("someone", "manifest-annotation"),
     }
+
+
+def test_a_dump_made_without_services_pods_or_namespaces_judges_nothing_about_them(
+    scenario: Scenario,
+) -> None:
+    """`kubectl get virtualservices,destinationrules -A -o yaml` is a dump too, but reading
+    its missing Services as "none" would make every host unresolved and every resource
+    ownerless."""
+    istio_only = [o for o in scenario.objects if o["kind"] not in ("Service", "Pod", "Namespace")]
+    dump(scenario.dump, istio_only)
+    result, doc = scan_json(*scenario.args)
+    assert result.exit_code == 0 and doc["scan"]["complete"], result.output
+    rules = {f["rule"] for f in doc["findings"]}
+    assert not rules & {"MA201", "MA302", "MA305", "MA308"}
+    assert {"MA101", "MA102", "MA103"} <= rules  # what the dump does show is still judged
+    notes = doc["scan"]["notes"]
+    for plural in ("namespaces", "services", "pods"):
+        assert any(f"the dump holds no {plural}, though every cluster has some" in n for n in notes)
+    assert "MA302 not run: needs Service, which could not be read" in notes

@@ -71,7 +71,8 @@ class Inventory:
     clock: Clock
     # Objects the repo declares more than once: every declaration, in apply order.
     duplicates: dict[ObjectKey, tuple[Manifest, ...]] = field(default_factory=dict)
-    # Kinds the cluster would not give us: rules that need them do not run (engine.unmet).
+    # Kinds the cluster would not give us, or a dump was made without: rules that need
+    # them do not run (engine.unmet).
     unread: frozenset[str] = frozenset()
     # The namespaces scanned (-n); empty means all.
     namespaces: tuple[str, ...] = ()
@@ -486,7 +487,7 @@ def build(
         context={kind: tuple(objs) for kind, objs in joined.context.items()},
         clock=Clock(now),
         duplicates=duplicates,
-        unread=frozenset(live.unread),
+        unread=frozenset(live.unread) | frozenset(live.undumped),
         namespaces=live.namespaces,
         git_only=live.git_only,
         history=not git.shallow,

@@ -164,7 +164,12 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         commit=git.commit,
         tool_version=version(),
         partial_reasons=_partial_reasons(live, git) + inventory.rejected,
-        notes=live.notes + git.notes + inventory.progress + not_run + result.notes,
+        notes=live.notes
+        + tuple(f"{kind}: {why}" for kind, why in live.undumped.items())
+        + git.notes
+        + inventory.progress
+        + not_run
+        + result.notes,
         rules=result.judged,
         resources=len(inventory.resources),
         apps=git.apps,

@@ -25,6 +25,10 @@ class LiveSnapshot:
     context: str | None = None
     # kind -> why it could not be read; any entry makes the scan partial.
     unread: dict[str, str] = field(default_factory=dict)
+    # kind -> why a dump does not show it though every cluster has some (it was made
+    # without that kind): rules that read it do not judge, as for an unread kind, but the
+    # scan read all it was given.
+    undumped: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     namespaces: tuple[str, ...] = ()
     # Identifies exactly these objects (dump bytes, or uids and resourceVersions); None

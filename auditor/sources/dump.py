@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError, SourceError
-from auditor.mesh.kinds import is_k8s_object, known_kind, trim
+from auditor.mesh.kinds import KINDS, is_k8s_object, known_kind, trim
 from auditor.sources import LiveSnapshot, in_scope
 from auditor.sources.deadline import Deadline
 from auditor.sources.yamldocs import parse
@@ -85,9 +85,30 @@ def load_objects(path: Path, timeout: float | None = None) -> tuple[list[dict[st
     return objects, hashlib.sha256(data).hexdigest()
 
 
+# Every cluster has some of these (the default namespace, the `kubernetes` Service,
+# kube-system's pods): a dump without any was made without that kind.
+_EVERYWHERE = ("Namespace", "Service", "Pod")
+
+
+def _undumped(loaded: list[dict[str, Any]]) -> dict[str, str]:
+    """Kinds the dump was made without, and why that matters: read as "there are none",
+    every host would be unresolved, every subset empty, every namespace owner unknown."""
+    present = {kind.kind for obj in loaded if (kind := known_kind(obj)) is not None}
+    return {
+        k.kind: (
+            f"the dump holds no {k.plural}, though every cluster has some: rules that read "
+            f"them do not judge (make the dump with `mesh-audit snapshot`, or add "
+            f"`kubectl get {k.plural} -A -o yaml`)"
+        )
+        for k in KINDS
+        if k.kind in _EVERYWHERE and k.kind not in present
+    }
+
+
 def read_dump(
     path: Path, cluster: str | None, namespaces: tuple[str, ...], timeout: float | None = None
 ) -> LiveSnapshot:
+    """The dump's objects in scope, and the kinds it was made without."""
     loaded, digest = load_objects(path, timeout)
     objects = tuple(
         trim(obj) for obj in loaded if known_kind(obj) is not None and in_scope(obj, namespaces)
@@ -96,6 +117,7 @@ def read_dump(
         cluster=cluster or path.stem,
         origin=f"dump:{path}",
         objects=objects,
+        undumped=_undumped(loaded),
         namespaces=namespaces,
         digest=digest,
     )
