@@ -482,3 +482,18 @@ def test_an_app_that_cannot_be_rendered_silences_unmanaged(
         n.startswith("MA101 not run: app(s) chart could not be rendered")
         for n in doc["scan"]["notes"]
     )
+
+
+def test_renderer_output_is_read_like_git_files() -> None:
+    """Timestamps stay strings (as a cached render has them) and size limits hold."""
+    text = (
+        "# Source: chart/templates/vs.yaml\n"
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: a, annotations: {mesh-audit.io/expires: 2024-05-01}}\n"
+        "spec: {hosts: [a]}\n"
+    )
+    ((path, obj),) = render._parse(text, lambda _doc, source: source).objects
+    assert path == "chart/templates/vs.yaml"
+    assert obj["metadata"]["annotations"]["mesh-audit.io/expires"] == "2024-05-01"
+    deep = render._parse("a: " + "[" * 200 + "]" * 200 + "\n", lambda _d, _s: "")
+    assert deep.error is not None and "nested deeper than 100 levels" in deep.error

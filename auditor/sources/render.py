@@ -31,7 +31,7 @@ from auditor.mesh.kinds import trim
 from auditor.sources import cache
 from auditor.sources.apps import App, AppType
 from auditor.sources.kustomize import repo_path
-from auditor.sources.yamldocs import SAFE_LOADER
+from auditor.sources.yamldocs import SAFE_LOADER, parse
 
 ORIGIN = "config.kubernetes.io/origin"
 _WRAPPERS = ".mesh-audit-render"
@@ -208,13 +208,14 @@ def _wrapper(app: App, where: str) -> dict[str, Any]:
 
 
 def _parse(text: str, source: Callable[[dict[str, Any], str], str]) -> Rendered:
+    """The rendered objects, read by the rules Git files are read by (timestamps stay
+    strings, size limits), so a fresh render and a cached one are the same objects."""
     objects = []
-    try:
-        docs = list(yaml.load_all(text, Loader=SAFE_LOADER))
-    except yaml.YAMLError as exc:
-        return Rendered(error=f"renderer output is not YAML: {str(exc).splitlines()[0]}")
+    docs, errors = parse(text, "renderer output")
+    if errors:
+        return Rendered(error=f"renderer output, line {errors[0].line}: {errors[0].problem}")
     chunks = _SOURCE.findall(text)
-    for i, doc in enumerate(d for d in docs if isinstance(d, dict)):
+    for i, doc in enumerate(d.data for d in docs if isinstance(d.data, dict)):
         meta = doc.get("metadata")
         if not isinstance(meta, dict):
             continue
