@@ -23,7 +23,7 @@ from auditor.errors import InputError
 from auditor.mesh.ignore import argo_rules, encode
 from auditor.mesh.routes import mapping
 from auditor.sources.kustomize import kustomization_file, referenced_folders, repo_path
-from auditor.validate import entries
+from auditor.validate import check_strings, entries
 
 CHART = "Chart.yaml"
 _NOT_APPLIED = "no Argo CD Application or Flux object in this repo applies it"
@@ -522,9 +522,9 @@ def config_apps(raw: Any, where: str) -> list[App]:
         except ValueError:
             kinds = "|".join(t.value for t in AppType)
             raise InputError(f"{at}.type: expected {kinds}, got {entry.get('type')!r}") from None
-        for key in ("namespace", "target-namespace", "name-prefix", "name-suffix", "release"):
-            if key in entry and not isinstance(entry[key], str):
-                raise InputError(f"{at}.{key}: expected a string")
+        check_strings(
+            at, entry, ("namespace", "target-namespace", "name-prefix", "name-suffix", "release")
+        )
         values = entry.get("values") or []
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise InputError(f"{at}.values: expected a list of values files")
