@@ -497,3 +497,45 @@ def test_renderer_output_is_read_like_git_files() -> None:
     assert obj["metadata"]["annotations"]["mesh-audit.io/expires"] == "2024-05-01"
     deep = render._parse("a: " + "[" * 200 + "]" * 200 + "\n", lambda _d, _s: "")
     assert deep.error is not None and "nested deeper than 100 levels" in deep.error
+
+
+def test_flux_substitutes_from_configmaps_only(make_repo) -> None:
+    """A `substituteFrom` Secret is never read, even when a ConfigMap has its name."""
+    route = {
+        "hosts": ["r"],
+        "http": [{"route": [{"destination": {"host": "r"}}], "timeout": "${TIMEOUT:=5s}"}],
+    }
+    flux = """apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: shop, namespace: flux-system}
+spec:
+  path: ./app
+  sourceRef: {kind: GitRepository, name: flux-system}
+  targetNamespace: shop
+  postBuild:
+    substituteFrom: [{kind: KIND, name: vars}]
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {url: ssh://git@github.com/acme/gitops}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: vars, namespace: flux-system}
+data: {TIMEOUT: 99s}
+"""
+    repo = make_repo()
+    repo.git("remote", "add", "origin", "git@github.com:acme/gitops.git")
+    timeouts = {}
+    for kind in ("Secret", "ConfigMap"):
+        repo.commit(
+            {
+                "app/kustomization.yaml": _kust(resources=["vs.yaml"]),
+                "app/vs.yaml": manifest("VirtualService", "r", route),
+                "clusters/flux.yaml": flux.replace("KIND", kind),
+            }
+        )
+        (vs,) = read_repo(str(repo.path), None, ()).manifests
+        timeouts[kind] = vs.obj["spec"]["http"][0]["timeout"]
+    assert timeouts == {"Secret": "${TIMEOUT:=5s}", "ConfigMap": "99s"}  # the Secret's: unknown

@@ -344,6 +344,8 @@ class _Finder:
         post = mapping(spec.get("postBuild"))
         variables: dict[str, str] = {}
         for ref in (r for r in post.get("substituteFrom") or [] if isinstance(r, dict)):
+            if ref.get("kind") != "ConfigMap":  # Flux requires the kind; Secrets are never read
+                continue
             cm = self._configmaps.get((_str(ref.get("name")), namespace))
             variables.update({str(k): str(v) for k, v in mapping((cm or {}).get("data")).items()})
         variables.update({str(k): str(v) for k, v in mapping(post.get("substitute")).items()})
