@@ -337,3 +337,94 @@ def test_a_canary_declared_twice_is_a_duplicate(tmp_path: Path) -> None:
         "apps/abtest.yaml",
         "apps/podinfo.yaml",
     ]
+
+
+NET_ISTIO = SHARED / "real-world" / "knative-extensions_net-istio"
+
+
+def _knative_route(hosts: list[str]) -> dict:
+    """One route as net-istio writes it (pkg/reconciler/ingress/resources): the traffic split
+    of a Knative Route, `retries: {}` to switch Istio's default retries off, no timeout."""
+    return {
+        "match": [{"authority": {"prefix": h}} for h in hosts],
+        "retries": {},
+        "route": [
+            {
+                "destination": {
+                    "host": f"hello-{rev}.default.svc.cluster.local",
+                    "port": {"number": 80},
+                },
+                "weight": weight,
+            }
+            for rev, weight in (("00002", 100), ("00001", 0))
+        ],
+    }
+
+
+@pytest.mark.skipif(not NET_ISTIO.exists(), reason="../shared/real-world is not present")
+def test_knative_ingress_routes_are_net_istios_not_missing_timeouts(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "gitops")
+    for name in ("OWNERS", "OWNERS_ALIASES", "config"):
+        src = NET_ISTIO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, repo.path / name)
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "net-istio", date=OLD)
+    gateways = [
+        d
+        for f in ("202-gateway.yaml", "203-local-gateway.yaml")
+        for d in yaml.safe_load_all((NET_ISTIO / "config" / f).read_text())
+        if d and d["kind"] == "Gateway"
+    ]
+    ingress = {
+        "apiVersion": "networking.internal.knative.dev/v1alpha1",
+        "kind": "Ingress",
+        "name": "hello",
+        "controller": True,
+    }
+    hosts = ["hello.default", "hello.default.svc", "hello.default.svc.cluster.local"]
+    generated = [
+        live(
+            "VirtualService",
+            name,
+            "default",
+            {"hosts": hosts, "gateways": gws, "http": [_knative_route(hosts)]},
+            labels={"networking.internal.knative.dev/ingress": "hello"},
+            ownerReferences=[ingress],
+            managedFields=[{"manager": "controller", "time": "2025-03-01T00:00:00Z"}],
+        )
+        for name, gws in (
+            ("hello-ingress", ["knative-serving/knative-ingress-gateway"]),
+            ("hello-mesh", ["mesh"]),
+        )
+    ]
+    services = [
+        live("Service", f"hello-{rev}", "default", {"ports": [{"port": 80}]})
+        for rev in ("00001", "00002")
+    ]
+    # A hand-made route next to them is still judged.
+    hand = live(
+        "VirtualService",
+        "hello-by-hand",
+        "default",
+        {"hosts": ["hello-by-hand"], "http": [_knative_route(["hello-by-hand"])]},
+    )
+    cluster = dump(tmp_path / "c.yaml", [*gateways, *generated, *services, hand])
+    result, doc = scan_json(
+        "--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db"
+    )
+    assert result.exit_code == 0, result.output
+    on_generated = {
+        (f["rule"], f["name"])
+        for f in doc["findings"]
+        if f["name"] in ("hello-ingress", "hello-mesh")
+    }
+    assert not {rule for rule, _ in on_generated} & {
+        "MA101",
+        "MA306",
+        "MA401",
+        "MA402",
+        "MA403",
+        "MA404",
+        "MA405",
+    }
+    assert ("MA405", "VirtualService", "default/hello-by-hand") in findings_of(doc)
