@@ -428,3 +428,24 @@ def test_knative_ingress_routes_are_net_istios_not_missing_timeouts(tmp_path: Pa
         "MA405",
     }
     assert ("MA405", "VirtualService", "default/hello-by-hand") in findings_of(doc)
+
+
+@pytest.mark.skipif(not NET_ISTIO.exists(), reason="../shared/real-world is not present")
+def test_gateways_a_controller_binds_at_runtime_are_not_unbound(tmp_path: Path) -> None:
+    """net-istio's Gateways and the Gateway a Canary names: their VirtualServices exist
+    only once the controller runs, so the repo alone never shows them."""
+    repo = _flagger_repo(tmp_path)
+    shutil.copytree(NET_ISTIO / "config", repo.path / "knative")
+    tutorial = (
+        FLAGGER / "docs" / "gitbook" / "tutorials" / "istio-progressive-delivery.md"
+    ).read_text()
+    gateway = tutorial.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "name: public-gateway" in gateway
+    unbound = gateway.replace("public-gateway", "forgotten-gateway")
+    (repo.path / "gateways.yaml").write_text(f"{gateway}---\n{unbound}")
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "net-istio and the tutorial's gateway")
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "a.db")
+    assert {name for rule, _, name in findings_of(doc) if rule == "MA310"} == {
+        "istio-system/forgotten-gateway"
+    }

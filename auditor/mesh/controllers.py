@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.mesh.routes import items, mapping
+from auditor.mesh.routes import gateway_ref, items, mapping
 from auditor.model import ObjectKey, label
 
 ROLLOUT_HASH = "rollouts-pod-template-hash"
@@ -27,6 +27,8 @@ CONTROLLER_KINDS = frozenset({"Rollout", "Canary"})
 # Generators whose own input sets the timeout of the routes they write (a Canary's spec,
 # a Helm release's chart and values).
 TIMEOUT_SOURCES = frozenset({"Canary", "Helm"})
+# The label of the Gateways Knative's net-istio binds with the VirtualServices it creates.
+KNATIVE_PROVIDER = "networking.knative.dev/ingress-provider"
 # Field managers that write routes on a controller's behalf.
 MANAGERS = {"rollouts-controller": "Argo Rollouts", "flagger": "Flagger"}
 _WEIGHT = re.compile(r"^spec\.(http|tls|tcp)\[(\d+)\]\.route\[\d+\]\.weight$")
@@ -73,6 +75,7 @@ class Controllers:
         self._vs: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         self._dr: dict[tuple[str, str], list[tuple[str, set[str]]]] = {}
         self._generated: dict[tuple[str, str, str], str] = {}
+        self._gateways: dict[tuple[str, str], str] = {}
         self.known: set[str] = set()
         self.progress: list[Progress] = []
         for rollout in rollouts:
@@ -133,6 +136,9 @@ class Controllers:
             ("DestinationRule", f"{service}-canary"),
         ):
             self._generated[(kind, namespace, generated)] = who
+        for ref in items(mapping(spec.get("service")).get("gateways")):
+            if (target := gateway_ref(ref, namespace)) is not None:
+                self._gateways.setdefault(target, who)
         status = mapping(obj.get("status"))
         if status.get("phase") in ("Progressing", "Promoting", "Finalising", "WaitingPromotion"):
             weight = status.get("canaryWeight")
@@ -164,6 +170,16 @@ class Controllers:
                 ", ".join(who for who, _ in found), subsets=set().union(*(s for _, s in found))
             )
         return None
+
+    def binder(self, key: ObjectKey, obj: dict[str, Any]) -> str | None:
+        """The controller whose runtime VirtualServices bind this Gateway: a Canary naming
+        it in `service.gateways`, or Knative's net-istio for the Gateways it labels."""
+        if key.kind != "Gateway":
+            return None
+        labels = mapping(mapping(obj.get("metadata")).get("labels"))
+        if labels.get(KNATIVE_PROVIDER) == "istio":
+            return f"Knative net-istio ({KNATIVE_PROVIDER})"
+        return self._gateways.get((key.namespace, key.name))
 
 
 def _made_by(obj: dict[str, Any], namespace: str) -> tuple[str | None, str | None]:

@@ -90,6 +90,8 @@ class Inventory:
     remembered: dict[str, str] = field(default_factory=dict)
     # Drifted fields left out, with why (a controller writes them, an ignore rule), by resource.
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = field(default_factory=dict)
+    # Gateways a controller binds with VirtualServices it creates at runtime, and which one.
+    bound_by: dict[ObjectKey, str] = field(default_factory=dict)
     # Rollouts and Canaries in flight, for the scan notes.
     progress: tuple[str, ...] = ()
     # The controller's manifest of each generated object the repo does not declare.
@@ -430,17 +432,18 @@ def build(
     managed_by: dict[ObjectKey, Managed] = {}
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = {}
     origins: dict[ObjectKey, Manifest] = {}
+    bound_by: dict[ObjectKey, str] = {}
     for key in sorted(joined.live.keys() | manifests.keys()):
         obj = joined.live.get(key)
         manifest = manifests.get(key)
         state = _state(obj, manifest, key.kind in live.unread)
-        managed = controllers.of(
-            key,
-            obj if obj is not None else manifest.obj,  # type: ignore[union-attr]
-            declared=manifest is not None,
-        )
+        current = obj if obj is not None else manifest.obj  # type: ignore[union-attr]
+        managed = controllers.of(key, current, declared=manifest is not None)
         if managed is not None:
             managed_by[key] = managed
+        binder = controllers.binder(key, current)
+        if binder is not None:
+            bound_by[key] = binder
         drift: tuple[Difference, ...] = ()
         if obj is not None and manifest is not None:
             rules = ignore + app_rules.get(manifest.app or "", ())
@@ -497,5 +500,6 @@ def build(
         remembered=remembered or {},
         ignored=ignored,
         origins=origins,
+        bound_by=bound_by,
         progress=tuple(p.detail for p in controllers.progress),
     )
