@@ -90,6 +90,8 @@ class Inventory:
     remembered: dict[str, str] = field(default_factory=dict)
     # Drifted fields left out, with why (a controller writes them, an ignore rule), by resource.
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = field(default_factory=dict)
+    # Generated resources whose generator this scan read neither live nor in Git.
+    generator_unread: frozenset[ObjectKey] = frozenset()
     # Gateways a controller binds with VirtualServices it creates at runtime, and which one.
     bound_by: dict[ObjectKey, str] = field(default_factory=dict)
     # Rollouts and Canaries in flight, for the scan notes.
@@ -433,6 +435,7 @@ def build(
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = {}
     origins: dict[ObjectKey, Manifest] = {}
     bound_by: dict[ObjectKey, str] = {}
+    generator_unread: set[ObjectKey] = set()
     for key in sorted(joined.live.keys() | manifests.keys()):
         obj = joined.live.get(key)
         manifest = manifests.get(key)
@@ -460,7 +463,9 @@ def build(
             )
             if found_manifest is not None and manifest is None:
                 origins[key] = found_manifest  # findings point at the Canary's manifest
-            if owner is None and (found_obj is not None or found_manifest is not None):
+            if found_obj is None and found_manifest is None:
+                generator_unread.add(key)
+            elif owner is None:
                 owner = resolver.resolve(found_obj, found_manifest, key.namespace)
         resources.append(
             Resource(
@@ -501,5 +506,6 @@ def build(
         ignored=ignored,
         origins=origins,
         bound_by=bound_by,
+        generator_unread=frozenset(generator_unread),
         progress=tuple(p.detail for p in controllers.progress),
     )
