@@ -213,3 +213,27 @@ def test_bookinfo_request_routing_findings_a_mesh_engineer_agrees_with(tmp_path:
     }
     # In sync with Git, owned through the namespace label, every host and subset resolves.
     assert all(f["owner"] == "bookinfo" for f in doc["findings"])
+
+
+def test_a_repo_without_services_does_not_make_every_host_unresolved(tmp_path: Path) -> None:
+    """The bookinfo networking samples declare no Service (they come from bookinfo.yaml,
+    elsewhere): a --no-cluster scan cannot tell a missing Service from one kept in another
+    repo, so MA302/MA308 say they did not run instead of 11 high findings. Once the repo
+    declares Services (productpage's, from the last-applied manifest Kiali's fixture
+    embeds), hosts are judged against them again."""
+    repo = _bookinfo_repo(tmp_path)
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "a.db")
+    assert not {f for f in findings_of(doc) if f[0] in ("MA302", "MA308")}
+    for rule in ("MA302", "MA308"):
+        assert (
+            f"{rule} not run: needs Services, and the repo declares none (--no-cluster scan)"
+            in doc["scan"]["notes"]
+        )
+    svc = _kiali(KIALI / "namespaces" / "bookinfo" / "services" / "productpage.json", "service")
+    applied = json.loads(svc["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    (repo.path / "bookinfo" / "productpage-service.json").write_text(json.dumps(applied))
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "productpage service")
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "b.db")
+    unresolved = {name for rule, _, name in findings_of(doc) if rule == "MA302"}
+    assert "bookinfo/reviews" in unresolved and "bookinfo/bookinfo" not in unresolved
