@@ -237,3 +237,26 @@ def test_a_repo_without_services_does_not_make_every_host_unresolved(tmp_path: P
     _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "b.db")
     unresolved = {name for rule, _, name in findings_of(doc) if rule == "MA302"}
     assert "bookinfo/reviews" in unresolved and "bookinfo/bookinfo" not in unresolved
+
+
+def test_subsets_of_alternative_declarations_are_all_known(tmp_path: Path) -> None:
+    """Bookinfo declares VirtualService reviews 11 times and DestinationRule details 3 times
+    (alternative samples). Judged on the repo alone, a subset one declaration defines or
+    routes to is not 'missing' or 'unused' because another declaration happens to come last;
+    a route to a subset no declaration defines still is."""
+    repo = _bookinfo_repo(tmp_path)
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "a.db")
+    found = findings_of(doc)
+    assert ("MA104", "VirtualService", "bookinfo/reviews") in found
+    assert not {f for f in found if f[0] in ("MA303", "MA304")}
+    (repo.path / "bookinfo" / "reviews-v4.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: reviews-v4}\nspec:\n  hosts: [reviews-v4]\n  http:\n"
+        "  - route:\n    - destination: {host: reviews, subset: v4}\n    timeout: 5s\n"
+    )
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "route to a subset nobody defines")
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "b.db")
+    assert {f for f in findings_of(doc) if f[0] in ("MA303", "MA304")} == {
+        ("MA303", "VirtualService", "bookinfo/reviews-v4")
+    }

@@ -203,11 +203,25 @@ class Inventory:
             self._rules_for[memo] = found
         return found
 
+    def alternatives(self, resource: Resource) -> list[dict[str, Any]]:
+        """The specs a resource may have: the live one, or, for a Git-only object the repo
+        declares several times (alternatives such as a workshop's steps), every declaration's,
+        since which one gets applied is not known."""
+        found = self.duplicates.get(resource.key, ()) if resource.live is None else ()
+        if not found:
+            return [resource.spec]
+        specs = [m.obj.get("spec") for m in found]
+        return [spec for spec in specs if isinstance(spec, dict)]
+
     @cached_property
     def _routed(self) -> ByHost[str | None]:
+        """Subsets routed to, by host; a Git-only VirtualService's every declaration counts."""
         index: ByHost[str | None] = ByHost()
         for r in self.of_kind("VirtualService"):
-            for d in self.destinations(r):
+            found = self.destinations(r)
+            if r.live is None and r.key in self.duplicates:
+                found = [d for spec in self.alternatives(r) for d in destinations(spec)]
+            for d in found:
                 index.add(fqdn(d.host, r.key.namespace), d.subset)
         return index
 
