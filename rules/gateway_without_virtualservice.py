@@ -5,7 +5,10 @@ or a short name for a Gateway in the VirtualService's own namespace (the legacy
 `<name>.<namespace>` form too); `mesh` is the sidecars, not a Gateway. A VirtualService
 whose `exportTo` hides it from the Gateway's namespace does not bind it: the evidence
 names such near misses. Needs every VirtualService, so it does not run on scans limited
-with `-n`. Related: istioctl analyze's IST0132 (a VirtualService naming a Gateway that
+with `-n`. Gateways a controller binds with VirtualServices it creates at runtime are
+skipped: those named by a Flagger Canary's `service.gateways`, and Knative's (labelled
+`networking.knative.dev/ingress-provider: istio`, bound by net-istio per Knative Ingress).
+Related: istioctl analyze's IST0132 (a VirtualService naming a Gateway that
 does not serve its hosts) looks from the other side.
 
 Rationale: a Gateway without routes opens ports (and loads certificates) on the ingress
@@ -22,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.mesh.hosts import export_to, visible
-from auditor.mesh.routes import items
+from auditor.mesh.routes import gateway_ref, items
 from auditor.model import ISTIO_GROUP, ObjectKey, Problem
 from auditor.pipeline.inventory import Inventory
 from auditor.rulespec import Needs
@@ -73,27 +76,18 @@ spec:
 """
 
 
-def _gateway(ref: Any, namespace: str) -> tuple[str, str] | None:
-    """(namespace, name) of a `spec.gateways` entry; None for `mesh` and non-strings."""
-    if not isinstance(ref, str) or not ref or ref == "mesh":
-        return None
-    if "/" in ref:
-        space, _, name = ref.partition("/")
-        return space, name
-    name, dot, space = ref.partition(".")
-    return (space.partition(".")[0], name) if dot else (namespace, ref)
-
-
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     bound: dict[tuple[str, str], list[tuple[ObjectKey, tuple[str, ...]]]] = {}
     for vs in inventory.of_kind("VirtualService"):
         namespace = vs.key.namespace
         for ref in items(vs.spec.get("gateways")):
-            if (target := _gateway(ref, namespace)) is not None:
+            if (target := gateway_ref(ref, namespace)) is not None:
                 bound.setdefault(target, []).append((vs.key, export_to(vs.obj)))
     for gw in inventory.of_kind("Gateway"):
         if gw.key.group != ISTIO_GROUP:
             continue
+        if gw.key in inventory.bound_by:
+            continue  # a controller's runtime VirtualServices bind it
         naming = bound.get((gw.key.namespace, gw.key.name), [])
         if any(visible(key.namespace, exported, gw.key.namespace) for key, exported in naming):
             continue

@@ -3,7 +3,9 @@
 A subset is looked up in the DestinationRules whose host (qualified with the rule's
 namespace) matches the destination host and that apply in the VirtualService's
 namespace. Routes reach across namespaces, so a scan limited with `-n` does not judge
-it (its findings stay as they are). (Peer: istioctl analyze IST0101 subset.)
+it (its findings stay as they are). A Git-only DestinationRule the repo declares several
+times defines the subsets of every declaration: which one gets applied is not known
+(MA104 reports the duplicate). (Peer: istioctl analyze IST0101 subset.)
 
 Rationale: Envoy has no cluster for an undefined subset: every request to it fails
 with 503 (NR). Usually the DestinationRule was changed and the route was forgotten.
@@ -88,7 +90,8 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 {
                     str(s.get("name"))
                     for r in rules
-                    for s in items(r.spec.get("subsets"))
+                    for spec in inventory.alternatives(r)
+                    for s in items(spec.get("subsets"))
                     if isinstance(s, dict)
                 }
             )

@@ -1,6 +1,8 @@
 """A DestinationRule subset that no VirtualService route or mirror references.
 
-Needs every VirtualService, so it does not run on scans limited with `-n`.
+Needs every VirtualService, so it does not run on scans limited with `-n`. A Git-only
+VirtualService the repo declares several times references the subsets of every
+declaration: which one gets applied is not known (MA104 reports the duplicate).
 
 Rationale: subsets outlive the canary that needed them; an unused subset is config
 nobody can reason about, and it keeps a stale version label alive.

@@ -337,3 +337,144 @@ def test_a_canary_declared_twice_is_a_duplicate(tmp_path: Path) -> None:
         "apps/abtest.yaml",
         "apps/podinfo.yaml",
     ]
+
+
+NET_ISTIO = SHARED / "real-world" / "knative-extensions_net-istio"
+
+
+def _knative_route(hosts: list[str]) -> dict:
+    """One route as net-istio writes it (pkg/reconciler/ingress/resources): the traffic split
+    of a Knative Route, `retries: {}` to switch Istio's default retries off, no timeout."""
+    return {
+        "match": [{"authority": {"prefix": h}} for h in hosts],
+        "retries": {},
+        "route": [
+            {
+                "destination": {
+                    "host": f"hello-{rev}.default.svc.cluster.local",
+                    "port": {"number": 80},
+                },
+                "weight": weight,
+            }
+            for rev, weight in (("00002", 100), ("00001", 0))
+        ],
+    }
+
+
+@pytest.mark.skipif(not NET_ISTIO.exists(), reason="../shared/real-world is not present")
+def test_knative_ingress_routes_are_net_istios_not_missing_timeouts(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "gitops")
+    for name in ("OWNERS", "OWNERS_ALIASES", "config"):
+        src = NET_ISTIO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, repo.path / name)
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "net-istio", date=OLD)
+    gateways = [
+        d
+        for f in ("202-gateway.yaml", "203-local-gateway.yaml")
+        for d in yaml.safe_load_all((NET_ISTIO / "config" / f).read_text())
+        if d and d["kind"] == "Gateway"
+    ]
+    ingress = {
+        "apiVersion": "networking.internal.knative.dev/v1alpha1",
+        "kind": "Ingress",
+        "name": "hello",
+        "controller": True,
+    }
+    hosts = ["hello.default", "hello.default.svc", "hello.default.svc.cluster.local"]
+    generated = [
+        live(
+            "VirtualService",
+            name,
+            "default",
+            {"hosts": hosts, "gateways": gws, "http": [_knative_route(hosts)]},
+            labels={"networking.internal.knative.dev/ingress": "hello"},
+            ownerReferences=[ingress],
+            managedFields=[{"manager": "controller", "time": "2025-03-01T00:00:00Z"}],
+        )
+        for name, gws in (
+            ("hello-ingress", ["knative-serving/knative-ingress-gateway"]),
+            ("hello-mesh", ["mesh"]),
+        )
+    ]
+    services = [
+        live("Service", f"hello-{rev}", "default", {"ports": [{"port": 80}]})
+        for rev in ("00001", "00002")
+    ]
+    # A hand-made route next to them is still judged.
+    hand = live(
+        "VirtualService",
+        "hello-by-hand",
+        "default",
+        {"hosts": ["hello-by-hand"], "http": [_knative_route(["hello-by-hand"])]},
+    )
+    cluster = dump(tmp_path / "c.yaml", [*gateways, *generated, *services, hand])
+    result, doc = scan_json(
+        "--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db"
+    )
+    assert result.exit_code == 0, result.output
+    on_generated = {
+        (f["rule"], f["name"])
+        for f in doc["findings"]
+        if f["name"] in ("hello-ingress", "hello-mesh")
+    }
+    assert not {rule for rule, _ in on_generated} & {
+        "MA101",
+        "MA306",
+        "MA401",
+        "MA402",
+        "MA403",
+        "MA404",
+        "MA405",
+    }
+    assert ("MA405", "VirtualService", "default/hello-by-hand") in findings_of(doc)
+
+
+@pytest.mark.skipif(not NET_ISTIO.exists(), reason="../shared/real-world is not present")
+def test_gateways_a_controller_binds_at_runtime_are_not_unbound(tmp_path: Path) -> None:
+    """net-istio's Gateways and the Gateway a Canary names: their VirtualServices exist
+    only once the controller runs, so the repo alone never shows them."""
+    repo = _flagger_repo(tmp_path)
+    shutil.copytree(NET_ISTIO / "config", repo.path / "knative")
+    tutorial = (
+        FLAGGER / "docs" / "gitbook" / "tutorials" / "istio-progressive-delivery.md"
+    ).read_text()
+    gateway = tutorial.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "name: public-gateway" in gateway
+    unbound = gateway.replace("public-gateway", "forgotten-gateway")
+    (repo.path / "gateways.yaml").write_text(f"{gateway}---\n{unbound}")
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "net-istio and the tutorial's gateway")
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "a.db")
+    assert {name for rule, _, name in findings_of(doc) if rule == "MA310"} == {
+        "istio-system/forgotten-gateway"
+    }
+
+
+def test_a_generator_the_scan_never_read_is_not_called_ownerless(tmp_path: Path) -> None:
+    """Admiral's route (docs/Examples.md's host) and Flagger's VirtualService whose Canary
+    is live: only the second generator was read, so only it 'has no owner either'."""
+    repo = GitRepo(tmp_path / "gitops")
+    repo.commit({"README.md": "nothing here\n"})
+    made = live(
+        "VirtualService",
+        "stage.greeting.global-default-vs",
+        "admiral-sync",
+        {
+            "hosts": ["stage.greeting.global"],
+            "http": [
+                {"route": [{"destination": {"host": "stage.greeting.global"}}], "timeout": "5s"}
+            ],
+        },
+        annotations={"app.kubernetes.io/created-by": "admiral"},
+    )
+    namespaces = [live("Namespace", n, "") for n in ("admiral-sync", "test")]
+    cluster = dump(tmp_path / "c.yaml", [*namespaces, made, *_flagger_live(0)])
+    _, doc = scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", tmp_path / "a.db")
+    messages = {f["name"]: f["message"] for f in doc["findings"] if f["rule"] == "MA201"}
+    assert messages["stage.greeting.global-default-vs"].endswith(
+        "generated by admiral (app.kubernetes.io/created-by), which this scan does not read"
+    )
+    assert messages["podinfo-primary"].endswith(
+        "generated by Canary test/podinfo, which has no owner either"
+    )

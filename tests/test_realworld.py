@@ -218,3 +218,50 @@ def test_bookinfo_request_routing_findings_a_mesh_engineer_agrees_with(tmp_path:
     }
     # In sync with Git, owned through the namespace label, every host and subset resolves.
     assert all(f["owner"] == "bookinfo" for f in doc["findings"])
+
+
+def test_a_repo_without_services_does_not_make_every_host_unresolved(tmp_path: Path) -> None:
+    """The bookinfo networking samples declare no Service (they come from bookinfo.yaml,
+    elsewhere): a --no-cluster scan cannot tell a missing Service from one kept in another
+    repo, so MA302/MA308 say they did not run instead of 11 high findings. Once the repo
+    declares Services (productpage's, from the last-applied manifest Kiali's fixture
+    embeds), hosts are judged against them again."""
+    repo = _bookinfo_repo(tmp_path)
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "a.db")
+    assert not {f for f in findings_of(doc) if f[0] in ("MA302", "MA308")}
+    for rule in ("MA302", "MA308"):
+        assert (
+            f"{rule} not run: needs Services, and the repo declares none (--no-cluster scan)"
+            in doc["scan"]["notes"]
+        )
+    svc = _kiali(KIALI / "namespaces" / "bookinfo" / "services" / "productpage.json", "service")
+    applied = json.loads(svc["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    (repo.path / "bookinfo" / "productpage-service.json").write_text(json.dumps(applied))
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "productpage service")
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "b.db")
+    unresolved = {name for rule, _, name in findings_of(doc) if rule == "MA302"}
+    assert "bookinfo/reviews" in unresolved and "bookinfo/bookinfo" not in unresolved
+
+
+def test_subsets_of_alternative_declarations_are_all_known(tmp_path: Path) -> None:
+    """Bookinfo declares VirtualService reviews 11 times and DestinationRule details 3 times
+    (alternative samples). Judged on the repo alone, a subset one declaration defines or
+    routes to is not 'missing' or 'unused' because another declaration happens to come last;
+    a route to a subset no declaration defines still is."""
+    repo = _bookinfo_repo(tmp_path)
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "a.db")
+    found = findings_of(doc)
+    assert ("MA104", "VirtualService", "bookinfo/reviews") in found
+    assert not {f for f in found if f[0] in ("MA303", "MA304")}
+    (repo.path / "bookinfo" / "reviews-v4.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: reviews-v4}\nspec:\n  hosts: [reviews-v4]\n  http:\n"
+        "  - route:\n    - destination: {host: reviews, subset: v4}\n    timeout: 5s\n"
+    )
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "route to a subset nobody defines")
+    _, doc = scan_json("--repo", repo.path, "--no-cluster", "--db", tmp_path / "b.db")
+    assert {f for f in findings_of(doc) if f[0] in ("MA303", "MA304")} == {
+        ("MA303", "VirtualService", "bookinfo/reviews-v4")
+    }

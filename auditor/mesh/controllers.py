@@ -7,6 +7,9 @@ it names. Flagger (`Canary`) generates the VirtualService `<service>` and the
 DestinationRules `<service>-primary`/`<service>-canary`, with a controller
 ownerReference to the Canary. Any object whose ownerReferences name a controller
 (`controller: true`) is generated: its spec is the controller's, not a hand edit.
+Of the generators, only a Canary lets people set the route timeout (Flagger copies
+`spec.service.timeout`); Knative's net-istio leaves it unset on purpose (Knative enforces
+`timeoutSeconds` in its activator and queue-proxy), and Admiral's routes have no such knob.
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.mesh.routes import items, mapping
+from auditor.mesh.routes import gateway_ref, items, mapping
 from auditor.model import ObjectKey, label
 
 ROLLOUT_HASH = "rollouts-pod-template-hash"
 CONTROLLER_KINDS = frozenset({"Rollout", "Canary"})
+# Generators whose own input sets the timeout of the routes they write (a Canary's spec,
+# a Helm release's chart and values).
+TIMEOUT_SOURCES = frozenset({"Canary", "Helm"})
+# The label of the Gateways Knative's net-istio binds with the VirtualServices it creates.
+KNATIVE_PROVIDER = "networking.knative.dev/ingress-provider"
 # Field managers that write routes on a controller's behalf.
 MANAGERS = {"rollouts-controller": "Argo Rollouts", "flagger": "Flagger"}
 _WEIGHT = re.compile(r"^spec\.(http|tls|tcp)\[(\d+)\]\.route\[\d+\]\.weight$")
@@ -46,6 +54,8 @@ class Managed:
     subsets: set[str] = field(default_factory=set)
     # The whole object is generated (Flagger, any ownerReference controller).
     generated: bool = False
+    # A generated object's route timeouts are set in its generator's spec (a Canary's).
+    timeouts_settable: bool = False
 
 
 class Controllers:
@@ -57,6 +67,7 @@ class Controllers:
         self._vs: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         self._dr: dict[tuple[str, str], list[tuple[str, set[str]]]] = {}
         self._generated: dict[tuple[str, str, str], str] = {}
+        self._gateways: dict[tuple[str, str], str] = {}
         # Rollouts and Canaries in flight, as the scan notes say them.
         self.progress: list[str] = []
         for rollout in rollouts:
@@ -112,6 +123,9 @@ class Controllers:
             ("DestinationRule", f"{service}-canary"),
         ):
             self._generated[(kind, namespace, generated)] = who
+        for ref in items(mapping(spec.get("service")).get("gateways")):
+            if (target := gateway_ref(ref, namespace)) is not None:
+                self._gateways.setdefault(target, who)
         status = mapping(obj.get("status"))
         if status.get("phase") in ("Progressing", "Promoting", "Finalising", "WaitingPromotion"):
             weight = status.get("canaryWeight")
@@ -123,13 +137,15 @@ class Controllers:
         """What a controller manages of this object, None when nothing manages it. An
         object the repo does not declare (`declared`) is also generated when its labels say
         which tool made it (`app.kubernetes.io/created-by`, Helm's release)."""
-        owner = _owner_reference(obj, key.namespace)
+        owner, kind = _owner_reference(obj, key.namespace)
         if owner is None:
-            owner = self._generated.get((key.kind, key.namespace, key.name))
+            owner, kind = self._generated.get((key.kind, key.namespace, key.name)), "Canary"
         if owner is None and not declared:
-            owner = _made_by(obj, key.namespace)
+            owner, kind = _made_by(obj, key.namespace)
         if owner is not None:
-            return Managed(owner, routes=None, generated=True)
+            return Managed(
+                owner, routes=None, generated=True, timeouts_settable=kind in TIMEOUT_SOURCES
+            )
         if key.kind == "VirtualService" and (key.name, key.namespace) in self._vs:
             managed = Managed(", ".join(who for who, _ in self._vs[(key.name, key.namespace)]))
             for _, ref in self._vs[(key.name, key.namespace)]:
@@ -142,28 +158,40 @@ class Controllers:
             )
         return None
 
+    def binder(self, key: ObjectKey, obj: dict[str, Any]) -> str | None:
+        """The controller whose runtime VirtualServices bind this Gateway: a Canary naming
+        it in `service.gateways`, or Knative's net-istio for the Gateways it labels."""
+        if key.kind != "Gateway":
+            return None
+        labels = mapping(mapping(obj.get("metadata")).get("labels"))
+        if labels.get(KNATIVE_PROVIDER) == "istio":
+            return f"Knative net-istio ({KNATIVE_PROVIDER})"
+        return self._gateways.get((key.namespace, key.name))
 
-def _made_by(obj: dict[str, Any], namespace: str) -> str | None:
+
+def _made_by(obj: dict[str, Any], namespace: str) -> tuple[str | None, str | None]:
     """The tool its labels or annotations name as its maker (Admiral's generated routes,
-    a Helm release that was installed but is not rendered from this repo)."""
+    a Helm release that was installed but is not rendered from this repo), and "Helm" for
+    a release."""
     meta = mapping(obj.get("metadata"))
     labels, notes = mapping(meta.get("labels")), mapping(meta.get("annotations"))
     for found in (notes, labels):
         creator = found.get("app.kubernetes.io/created-by")
         if isinstance(creator, str) and creator:
-            return f"{creator} (app.kubernetes.io/created-by)"
+            return f"{creator} (app.kubernetes.io/created-by)", None
     release = notes.get("meta.helm.sh/release-name")
     if labels.get("app.kubernetes.io/managed-by") == "Helm" and isinstance(release, str):
-        return f"Helm release {namespace}/{release}"
-    return None
+        return f"Helm release {namespace}/{release}", "Helm"
+    return None, None
 
 
-def _owner_reference(obj: dict[str, Any], namespace: str) -> str | None:
+def _owner_reference(obj: dict[str, Any], namespace: str) -> tuple[str | None, str | None]:
+    """The controlling owner (`Kind namespace/name`) and its kind."""
     for ref in items(mapping(obj.get("metadata")).get("ownerReferences")):
         ref = mapping(ref)
         if ref.get("controller") is True and ref.get("kind") and ref.get("name"):
-            return label(str(ref["kind"]), namespace, str(ref["name"]))
-    return None
+            return label(str(ref["kind"]), namespace, str(ref["name"])), str(ref["kind"])
+    return None, None
 
 
 def _routes(

@@ -75,3 +75,15 @@ def mesh_bound(spec: dict[str, Any]) -> bool:
     """Applies to sidecars: no gateways, or the reserved `mesh` gateway among them."""
     gateways = items(spec.get("gateways"))
     return not gateways or "mesh" in gateways
+
+
+def gateway_ref(ref: Any, namespace: str) -> tuple[str, str] | None:
+    """(namespace, name) of a `gateways` entry written in `namespace`: `<namespace>/<name>`,
+    a short name, or the legacy `<name>.<namespace>`; None for `mesh` and non-strings."""
+    if not isinstance(ref, str) or not ref or ref == "mesh":
+        return None
+    if "/" in ref:
+        space, _, name = ref.partition("/")
+        return space, name
+    name, dot, space = ref.partition(".")
+    return (space.partition(".")[0], name) if dot else (namespace, ref)

@@ -39,6 +39,9 @@ def unmet(needs: Needs, inventory: Inventory) -> str | None:
     unread = sorted(inventory.unread.intersection(needs.kinds))
     if unread:
         return f"needs {', '.join(unread)}, which could not be read"
+    if inventory.git_only and "Service" in needs.kinds and not inventory.git_context.get("Service"):
+        # Services then live elsewhere (app charts, another repo): every host would look unserved.
+        return "needs Services, and the repo declares none (--no-cluster scan)"
     if needs.history and not inventory.history:
         return "needs the Git history, which this clone does not have (shallow)"
     if inventory.unrendered and (needs.rendered or (inventory.git_only and needs.kinds)):

@@ -91,6 +91,10 @@ class Inventory:
     remembered: dict[str, str] = field(default_factory=dict)
     # Drifted fields left out, with why (a controller writes them, an ignore rule), by resource.
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = field(default_factory=dict)
+    # Generated resources whose generator this scan read neither live nor in Git.
+    generator_unread: frozenset[ObjectKey] = frozenset()
+    # Gateways a controller binds with VirtualServices it creates at runtime, and which one.
+    bound_by: dict[ObjectKey, str] = field(default_factory=dict)
     # Rollouts and Canaries in flight, for the scan notes.
     progress: tuple[str, ...] = ()
     # The controller's manifest of each generated object the repo does not declare.
@@ -201,11 +205,25 @@ class Inventory:
             self._rules_for[memo] = found
         return found
 
+    def alternatives(self, resource: Resource) -> list[dict[str, Any]]:
+        """The specs a resource may have: the live one, or, for a Git-only object the repo
+        declares several times (alternatives such as a workshop's steps), every declaration's,
+        since which one gets applied is not known."""
+        found = self.duplicates.get(resource.key, ()) if resource.live is None else ()
+        if not found:
+            return [resource.spec]
+        specs = [m.obj.get("spec") for m in found]
+        return [spec for spec in specs if isinstance(spec, dict)]
+
     @cached_property
     def _routed(self) -> ByHost[str | None]:
+        """Subsets routed to, by host; a Git-only VirtualService's every declaration counts."""
         index: ByHost[str | None] = ByHost()
         for r in self.of_kind("VirtualService"):
-            for d in self.destinations(r):
+            found = self.destinations(r)
+            if r.live is None and r.key in self.duplicates:
+                found = [d for spec in self.alternatives(r) for d in destinations(spec)]
+            for d in found:
                 index.add(fqdn(d.host, r.key.namespace), d.subset)
         return index
 
@@ -432,17 +450,19 @@ def build(
     managed_by: dict[ObjectKey, Managed] = {}
     ignored: dict[ObjectKey, tuple[tuple[Difference, str], ...]] = {}
     origins: dict[ObjectKey, Manifest] = {}
+    bound_by: dict[ObjectKey, str] = {}
+    generator_unread: set[ObjectKey] = set()
     for key in sorted(joined.live.keys() | manifests.keys()):
         obj = joined.live.get(key)
         manifest = manifests.get(key)
         state = _state(obj, manifest, key.kind in live.unread)
-        managed = controllers.of(
-            key,
-            obj if obj is not None else manifest.obj,  # type: ignore[union-attr]
-            declared=manifest is not None,
-        )
+        current = obj if obj is not None else manifest.obj  # type: ignore[union-attr]
+        managed = controllers.of(key, current, declared=manifest is not None)
         if managed is not None:
             managed_by[key] = managed
+        binder = controllers.binder(key, current)
+        if binder is not None:
+            bound_by[key] = binder
         drift: tuple[Difference, ...] = ()
         if obj is not None and manifest is not None:
             rules = ignore + app_rules.get(manifest.app or "", ())
@@ -459,7 +479,9 @@ def build(
             )
             if found_manifest is not None and manifest is None:
                 origins[key] = found_manifest  # findings point at the Canary's manifest
-            if owner is None and (found_obj is not None or found_manifest is not None):
+            if found_obj is None and found_manifest is None:
+                generator_unread.add(key)
+            elif owner is None:
                 owner = resolver.resolve(found_obj, found_manifest, key.namespace)
         resources.append(
             Resource(
@@ -499,5 +521,7 @@ def build(
         remembered=remembered or {},
         ignored=ignored,
         origins=origins,
+        bound_by=bound_by,
+        generator_unread=frozenset(generator_unread),
         progress=tuple(controllers.progress),
     )
