@@ -56,22 +56,56 @@ _CONSTRUCTION = (ValueError, TypeError, OverflowError)
 def check_size(data: Any, aliases: bool = True) -> None:
     """Raise TooLarge beyond MAX_DEPTH levels or (with `aliases`) MAX_NODES expanded containers.
 
-    Level by level, so the work is bounded by the limits, not by the expansion: a
-    recursive alias never ends its descent and stops at MAX_DEPTH."""
-    level, total = [data], 0
+    Without aliases a document is a tree, and only its depth can grow."""
+    if aliases:
+        _check_expansion(data)
+        return
+    level = [data]
     for _ in range(MAX_DEPTH):
-        level = [
-            c
-            for v in level
-            for c in (v.values() if type(v) is dict else v)
-            if type(c) is dict or type(c) is list
-        ]
+        level = [c for v in level for c in _containers(v)]
         if not level:
             return
-        total += len(level)
-        if aliases and total > MAX_NODES:
-            raise TooLarge(f"aliases expand to more than {MAX_NODES:,} values")
-    raise TooLarge(f"nested deeper than {MAX_DEPTH} levels (or an alias refers to itself)")
+    raise TooLarge(f"nested deeper than {MAX_DEPTH} levels")
+
+
+def _containers(value: Any) -> list[Any]:
+    """The dicts and lists directly inside a dict or list (nothing inside a scalar)."""
+    if type(value) is not dict and type(value) is not list:
+        return []
+    return [
+        c
+        for c in (value.values() if type(value) is dict else value)
+        if type(c) is dict or type(c) is list
+    ]
+
+
+def _check_expansion(data: Any) -> None:
+    """Depth and expanded size of a document whose aliases share values.
+
+    The loader shares each aliased value, so each distinct container is counted once and
+    its expansion memoized: a billion laughs costs its few distinct nodes, not the
+    billion, and a value that contains itself is found as soon as it is reached again."""
+    below: dict[int, int] = {}  # expanded containers under each finished container
+    open_: set[int] = set()  # containers on the current path
+    # (container, depth, its children once opened): a depth-first walk without recursion.
+    stack: list[tuple[Any, int, list[Any] | None]] = [(data, 0, None)]
+    while stack:
+        node, depth, kids = stack.pop()
+        key = id(node)
+        if kids is not None:
+            open_.discard(key)
+            below[key] = sum(1 + below[id(c)] for c in kids)
+            if below[key] > MAX_NODES:
+                raise TooLarge(f"aliases expand to more than {MAX_NODES:,} values")
+        elif key in open_:
+            raise TooLarge("an alias refers to itself")
+        elif key not in below:
+            if depth >= MAX_DEPTH:
+                raise TooLarge(f"nested deeper than {MAX_DEPTH} levels")
+            kids = _containers(node)
+            open_.add(key)
+            stack.append((node, depth, kids))
+            stack.extend((c, depth + 1, None) for c in kids)
 
 
 @dataclass(frozen=True)
