@@ -59,6 +59,10 @@ class OwnerSource(StrEnum):
     BACKSTAGE = "backstage"
 
 
+# How reports, views and counts name the owner of findings nobody owns.
+NO_OWNER = "(no owner)"
+
+
 def label(kind: str, namespace: str, name: str) -> str:
     """How a resource is named to people, everywhere: `Kind namespace/name`."""
     return f"{kind} {namespace}/{name}"

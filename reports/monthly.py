@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from auditor.model import Severity
+from auditor.model import NO_OWNER, Severity
 from reports.charts import Series, bar_chart
 
 COLUMNS = ("new", "resolved", "retired", "open", "waived")
@@ -36,6 +36,7 @@ def _breakable(text: str) -> Markup:
 
 
 _ENV.filters["breakable"] = _breakable
+_ENV.globals["NO_OWNER"] = NO_OWNER
 
 
 def _days(value: float | None) -> str:
@@ -87,7 +88,7 @@ def _section_md(title: str, s: Any) -> list[str]:
         "|---|---|---|---|---|---|",
         *[
             f"| {o['age_days']} | {o['rule']} | {o['severity']} | {o['resource']} "
-            f"| {o['owner'] or ''} | {_where_md(o)} |"
+            f"| {o['owner'] or NO_OWNER} | {_where_md(o)} |"
             for o in s.oldest_open
         ],
         "",

@@ -13,7 +13,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from auditor.model import Severity, Status, label
+from auditor.model import NO_OWNER, Severity, Status, label
 from reports.order import sort_rows
 
 _STYLE = {
@@ -23,7 +23,6 @@ _STYLE = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
-NO_OWNER = "(no owner)"
 
 
 def _status(row: dict[str, Any]) -> str:

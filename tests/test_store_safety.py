@@ -339,3 +339,22 @@ def test_monthly_numbers_count_findings_from_before_the_history(
     )
     assert october["trend"][0] == {"month": "2026-09", "open": 1}
     assert october["totals"]["open"] == 7
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "soon"])
+def test_a_lock_timeout_that_is_not_seconds_is_exit_2_from_every_command(
+    scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Through the flag (scan, tickets, retire apply) or, for commands without one, the
+    environment: either way one line, exit 2, and the database untouched."""
+    assert scan_json(*scenario.args)[0].exit_code == 0
+    before = scenario.db.read_bytes()
+    monkeypatch.setenv("MESH_AUDIT_LOCK_TIMEOUT", value)
+    for args in _bad_commands(scenario.db, tmp_path, scenario):
+        flagless = [a for a in args if a not in ("--lock-timeout", "0.05")]
+        result = run(*flagless)
+        assert result.exit_code == 2, (args, result.output)
+        assert "MESH_AUDIT_LOCK_TIMEOUT" in result.stderr or "lock-timeout" in result.stderr
+        assert "Traceback" not in result.output
+        assert scenario.db.read_bytes() == before, args
+    assert not (tmp_path / "t").exists()

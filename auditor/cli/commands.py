@@ -25,6 +25,7 @@ from auditor.cli.options import (
     format_option,
     hard_exit,
     is_console_script,
+    lock_timeout_option,
     namespaces_option_value,
     output_format,
     repo_options,
@@ -192,14 +193,7 @@ def _scan(
     help="Exit 1 when a finding (not waived) has at least this severity, or with `new`, "
     "when a finding was not seen by earlier scans.",
 )
-@click.option(
-    "--lock-timeout",
-    type=float,
-    envvar="MESH_AUDIT_LOCK_TIMEOUT",
-    default=store.DEFAULT_LOCK_TIMEOUT,
-    show_default=True,
-    help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
-)
+@lock_timeout_option
 @timeout_option
 @debug_option
 @click.pass_context

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import re
 import select
@@ -19,6 +20,7 @@ from click.shell_completion import CompletionItem
 from auditor.cli import signals
 from auditor.errors import AuditError, ExitCode
 from auditor.sources.deadline import DEFAULT_TIMEOUT
+from auditor.store.session import DEFAULT_LOCK_TIMEOUT
 
 FORMATS = ("table", "wide", "json", "yaml")
 # Formats for programs (the same document either way); the others are for people.
@@ -178,9 +180,28 @@ cluster_options = compose(
 )
 
 
+def _a_number(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    """Reject NaN, which every range check lets through."""
+    if math.isnan(value):
+        raise click.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    callback=_a_number,
+    envvar="MESH_AUDIT_LOCK_TIMEOUT",
+    default=DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
+)
+
+
 timeout_option = click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
+    callback=_a_number,
     default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds for the whole read of the cluster or dump (credential plugins included); "

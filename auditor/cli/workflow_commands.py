@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from auditor import atomic, clock, store
+from auditor import atomic, clock
 from auditor.cli.options import (
     DATA_FORMATS,
     AuditGroup,
@@ -18,6 +18,7 @@ from auditor.cli.options import (
     db_option,
     debug_option,
     format_option,
+    lock_timeout_option,
     month_value,
     output_format,
 )
@@ -37,14 +38,6 @@ cluster_filter = click.option(
     "clusters",
     multiple=True,
     help="Only this cluster (repeatable) [default: every cluster in the database].",
-)
-lock_timeout_option = click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    envvar="MESH_AUDIT_LOCK_TIMEOUT",
-    default=store.DEFAULT_LOCK_TIMEOUT,
-    show_default=True,
-    help="Seconds to wait for another run holding the database (env MESH_AUDIT_LOCK_TIMEOUT).",
 )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
-from auditor.model import Severity, Status
+from auditor.model import NO_OWNER, Severity, Status
 
 migrations = Migrations("mesh-audit")
 # "Active" in `findings`, tickets, reports and dashboards: still to be fixed.
@@ -173,13 +173,13 @@ VIEWS = {
                source_path, source_line, message, evidence
         FROM findings WHERE status {_TO_FIX_IN}""",
     "findings_by_owner": f"""
-        SELECT cluster, COALESCE(owner, '(no owner)') AS owner,
+        SELECT cluster, COALESCE(owner, '{NO_OWNER}') AS owner,
                SUM(status {_TO_FIX_IN}) AS active, {_PER_STATUS},
                MAX(CASE WHEN status {_TO_FIX_IN} THEN {SEVERITY_RANK} END)
                    AS worst_active_rank,
                MIN(CASE WHEN status {_TO_FIX_IN} THEN first_seen END)
                    AS oldest_active_since
-        FROM findings GROUP BY cluster, COALESCE(owner, '(no owner)')""",
+        FROM findings GROUP BY cluster, COALESCE(owner, '{NO_OWNER}')""",
     "scan_history": f"""
         SELECT id, cluster, origin, finished_at, repo, "commit", complete, resources,
                findings, new, reopened, resolved, waived,

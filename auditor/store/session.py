@@ -3,6 +3,7 @@ writing), runs one transaction and turns every SQLite failure into one clear err
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import time
@@ -27,9 +28,12 @@ def default_lock_timeout() -> float:
     Read-only commands have no --lock-timeout of their own and wait this long."""
     value = os.environ.get("MESH_AUDIT_LOCK_TIMEOUT", "")
     try:
-        return float(value) if value else DEFAULT_LOCK_TIMEOUT
+        seconds = float(value) if value else DEFAULT_LOCK_TIMEOUT
     except ValueError:
-        raise InputError(f"MESH_AUDIT_LOCK_TIMEOUT must be seconds, got {value!r}") from None
+        seconds = math.nan
+    if not seconds >= 0:  # NaN fails this too
+        raise InputError(f"MESH_AUDIT_LOCK_TIMEOUT must be seconds (0 or more), got {value!r}")
+    return seconds
 
 
 def _open(path: Path, write: bool, timeout: float) -> sqlite3.Connection:

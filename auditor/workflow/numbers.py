@@ -15,7 +15,7 @@ from statistics import mean, median
 from typing import Any
 
 from auditor import clock, store
-from auditor.model import Severity, Status, label
+from auditor.model import NO_OWNER, Severity, Status, label
 from auditor.workflow.weblink import blob_url
 
 OPEN = store.TO_FIX
@@ -123,9 +123,6 @@ def _item(row: dict[str, Any], end: str, scans: dict[str, dict[str, Any]]) -> di
         if where
         else None,
     }
-
-
-NO_OWNER = "(no owner)"
 
 
 def _within(events: Sequence[dict[str, Any]], month: str) -> list[dict[str, Any]]:
