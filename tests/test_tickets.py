@@ -140,6 +140,31 @@ def test_github_issues_created_then_updated(
         assert "shop/third" in cart["body"]
 
 
+def test_github_issues_are_listed_once_per_run_not_once_per_ticket(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """150 older labelled issues: two pages for the run, not two for each of its tickets."""
+    _scan(scenario)
+    with GitHubEmulator() as gh:
+        gh.issues += [
+            {
+                "number": n,
+                "title": f"old {n}",
+                "body": f"closed long ago {n}",
+                "state": "closed",
+                "labels": [{"name": "mesh-audit"}],
+                "html_url": f"https://github.example/acme/mesh/issues/{n}",
+            }
+            for n in range(1, 151)
+        ]
+        monkeypatch.setenv("GITHUB_API_URL", gh.url)
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        code, doc = _tickets(scenario, "--github", "acme/mesh")
+        assert code == 0, doc
+        assert len(doc["tickets"]) == 3 and len(gh.issues) == 153
+        assert gh.requests.count(("GET", "/repos/acme/mesh/issues")) == 2
+
+
 def test_github_errors_are_one_line(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
     _scan(scenario)
     before = scenario.db.read_bytes()

@@ -1,7 +1,8 @@
 """GitHub issues as a ticket sink, over the REST API (token from GITHUB_TOKEN).
 
 An issue is found again by the marker in its body (the ticket key), among the issues
-labelled `mesh-audit`, so a second run updates it instead of opening a duplicate.
+labelled `mesh-audit` (listed once per run), so a second run updates it instead of
+opening a duplicate.
 
 The token goes only to the API's own origin: a redirect elsewhere is refused before
 anything is sent. Answers are bounded in time and size, and an error is summarized
@@ -82,6 +83,7 @@ class GitHub:
         if _origin(self._api)[0] not in ("http", "https"):
             raise InputError(f"GITHUB_API_URL must be an http(s) URL, got {self._api!r}")
         self._timeout = timeout
+        self._listed: dict[str, list[Any]] = {}
         self._session = _OwnOriginSession()
         self._session.headers.update(
             {
@@ -123,22 +125,33 @@ class GitHub:
             raise SourceError(f"GitHub {what}: HTTP {status}{_summary(answer)}")
         return answer
 
+    def _labelled(self, label: str) -> list[Any]:
+        """Every issue carrying the label, listed once per run: a page per 100 issues."""
+        if label not in self._listed:
+            issues: list[Any] = []
+            page = 1
+            while True:
+                found = self._call(
+                    "GET",
+                    f"/repos/{self.repo}/issues?labels={quote(label)}"
+                    f"&state=all&per_page=100&page={page}",
+                )
+                if not isinstance(found, list):
+                    raise SourceError("GitHub answer to the issue list is not a list")
+                issues += found
+                if len(found) < 100:
+                    break
+                page += 1
+            self._listed[label] = issues
+        return self._listed[label]
+
     def find(self, marker: str, label: str) -> dict[str, Any] | None:
-        page = 1
-        while True:
-            issues = self._call(
-                "GET",
-                f"/repos/{self.repo}/issues?labels={quote(label)}&state=all&per_page=100&page={page}",
-            )
-            if not isinstance(issues, list):
-                raise SourceError("GitHub answer to the issue list is not a list")
-            for issue in issues:
-                body = issue.get("body") if isinstance(issue, dict) else None
-                if isinstance(body, str) and marker in body:
-                    return issue
-            if len(issues) < 100:
-                return None
-            page += 1
+        """The issue with the label whose body carries the marker."""
+        for issue in self._labelled(label):
+            body = issue.get("body") if isinstance(issue, dict) else None
+            if isinstance(body, str) and marker in body:
+                return issue
+        return None
 
     def upsert(self, marker: str, title: str, body: str, labels: list[str], comment: str) -> str:
         """Create the issue, or update (and reopen) the one carrying the marker; its URL."""
@@ -149,7 +162,9 @@ class GitHub:
                 f"/repos/{self.repo}/issues",
                 {"title": title, "body": body, "labels": labels},
             )
-            return str(_field(created, "html_url", str, "the new issue"))
+            url = str(_field(created, "html_url", str, "the new issue"))
+            self._labelled(labels[0]).append({**created, "body": body})
+            return url
         number = _field(issue, "number", int, "the issue list")
         url = _field(issue, "html_url", str, "the issue list")
         self._call(
