@@ -162,17 +162,31 @@ class Inventory:
         return HostIndex(self._services + entry_targets(live))
 
     @cached_property
-    def _planned_hosts(self) -> HostIndex:
-        """What would exist once the repo is applied: live Services plus the repo's own,
-        and every ServiceEntry."""
+    def _declared_services(self) -> list[HostTarget]:
+        """The repo's own Services that are not live."""
         live = {(t.namespace, t.name) for t in self._services}
-        declared = [
+        return [
             t
             for t in service_targets(self.git_context.get("Service", ()))
             if (t.namespace, t.name) not in live
         ]
+
+    @cached_property
+    def _planned_hosts(self) -> HostIndex:
+        """What would exist once the repo is applied: live Services plus the repo's own,
+        and every ServiceEntry."""
         entries = [r.obj for r in self.of_kind("ServiceEntry")]
-        return HostIndex(self._services + declared + entry_targets(entries))
+        return HostIndex(self._services + self._declared_services + entry_targets(entries))
+
+    @cached_property
+    def _served_namespaces(self) -> frozenset[str]:
+        return frozenset(t.namespace for t in self._services + self._declared_services)
+
+    def serves_namespace_of(self, viewer: Resource) -> bool:
+        """False for a Git-only resource of a namespace with no Service, live or in the repo:
+        an app deployed elsewhere or not at all, whose Services come with it. Its hosts
+        cannot be judged (MA102 says it is not applied)."""
+        return viewer.live is not None or viewer.key.namespace in self._served_namespaces
 
     def hosts(self, viewer: Resource) -> HostIndex:
         """Services and ServiceEntries as the viewer sees them (see `in_view`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rule_runner import ROUTE_TO, SVC, assert_examples, run_rule, vs
+from rule_runner import ROUTE_TO, SVC, assert_examples, run_example, run_rule, vs
 
 RULE = "MA302"
 
@@ -75,3 +75,15 @@ spec: {ports: [{port: 80}]}
 @pytest.mark.parametrize(("text", "options", "expected"), CASES)
 def test_case(text: str, options: dict, expected: set) -> None:
     assert run_rule(RULE, text, **options) == expected
+
+
+def test_a_git_only_object_of_a_namespace_nothing_serves_is_left_to_ma102() -> None:
+    """The ASM lab's case: VirtualServices in Git for an app whose Services come from
+    another repo and that is not deployed here. In a namespace the repo or the cluster
+    does serve, a Git-only route to a missing host is still a finding."""
+    route = "  hosts: [h]\n  http:\n  - route:\n    - destination: {host: transactionhistory}\n"
+    lab = "# repo: lab/vs.yaml\n" + vs("fault", route, namespace="bank-of-anthos").lstrip("-\n")
+    served = "# repo: mesh/vs.yaml\n" + vs("typo", route).lstrip("-\n")
+    assert run_example(RULE, SVC + "---\n" + lab + "---\n" + served) == {
+        ("MA302", "VirtualService", "default/typo", "spec.http[0].route[0].destination")
+    }
