@@ -20,7 +20,7 @@ import yaml
 from auditor.errors import InputError
 from auditor.mesh.ignore import IgnoreRule, config_rules
 from auditor.mesh.owners import DEFAULT_OWNER_KEYS
-from auditor.model import Severity, Waiver
+from auditor.model import Problem, Severity, Waiver
 from auditor.pipeline.waivers import parse_date
 from auditor.rulespec import Option, Rule
 from auditor.sources.yamldocs import load_one
@@ -37,6 +37,14 @@ class RuleConfig:
     enabled: bool
     severity: Severity
     options: Mapping[str, Any]
+    # The config sets `severity:`; it then wins over a problem's own grade.
+    severity_configured: bool = False
+
+    def severity_of(self, problem: Problem) -> Severity:
+        """The config's severity, else the problem's own grade, else the rule's default."""
+        if self.severity_configured or problem.severity is None:
+            return self.severity
+        return problem.severity
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ def _rule_config(rule: Rule, raw: Any, where: str) -> RuleConfig:
         name: _check_option(f"{where}.{name}", raw.get(name, option.default), option)
         for name, option in rule.options.items()
     }
-    return RuleConfig(rule, enabled, severity, MappingProxyType(options))
+    return RuleConfig(rule, enabled, severity, MappingProxyType(options), "severity" in raw)
 
 
 def _waivers(raw: Any, rule_ids: dict[str, str], where: str) -> tuple[Waiver, ...]:

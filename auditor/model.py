@@ -167,6 +167,8 @@ class Problem:
     message: str
     locator: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    # This problem's own grade when the rule grades its problems; None: the rule's.
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,13 @@ the repo is ambiguous. Rules that judge the repo alone read the declaration appl
 (the order `kubectl apply -f` uses).
 
 Rollouts and Canaries declared twice count too: a controller would flip between them.
+Identical copies within one app (or among plain files) are graded low: the cluster gets
+the same object whichever applies, and the copy is only waiting to drift.
 
-Rationale: Argo CD refuses to sync an app where a resource appears twice, and two apps
-that apply one object fight over it: it flaps between their versions on every sync.
+Rationale: which declaration the cluster gets depends on apply order, so an edit to one
+copy may never take effect; Argo CD flags the app (RepeatedResourceWarning) and keeps
+one. Two apps that apply one object fight over it (SharedResourceWarning): it flaps
+between their versions on every sync.
 
 Fix: keep one declaration; delete the others, or give them different names or namespaces.
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.model import Problem
+from auditor.model import Problem, Severity
 from auditor.pipeline.inventory import Inventory
 
 ID = "MA104"
@@ -72,12 +76,17 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
             continue
         where = [f"{m.path}:{m.line}" + (f" (app {m.app})" if m.app else "") for m in found]
         apps = sorted({m.app or "(plain files)" for m in found})
+        identical = len(apps) == 1 and all(m.obj == found[0].obj for m in found)
         yield Problem(
             r,
-            f"{r.key} is declared {len(found)} times: {'; '.join(where)}",
+            f"{r.key} is declared {len(found)} times"
+            + (" (identical copies)" if identical else "")
+            + f": {'; '.join(where)}",
             evidence={
                 "declarations": [{"path": m.path, "line": m.line, "app": m.app} for m in found],
                 "apps": apps,
+                "identical": identical,
                 "compared_with": f"{r.manifest.path}:{r.manifest.line}",
             },
+            severity=Severity.LOW if identical else None,
         )

@@ -14,7 +14,7 @@ import yaml
 
 from auditor.config import parse_config
 from auditor.mesh.kinds import key_of
-from auditor.model import Manifest
+from auditor.model import Finding, Manifest
 from auditor.pipeline import engine
 from auditor.pipeline.inventory import build
 from auditor.rulespec import example_documents
@@ -29,9 +29,9 @@ BY_NAME = {r.name: r for r in CATALOG}
 Found = set[tuple[str, str, str, str]]
 
 
-def _run(
+def _findings(
     rule_id: str, live: Sequence[dict[str, Any]], manifests: Sequence[Manifest], **options: Any
-) -> Found:
+) -> list[Finding]:
     snapshot = LiveSnapshot(cluster="test", origin="test", objects=tuple(live))
     git = GitSnapshot(repo="r", ref="HEAD", commit="c", manifests=tuple(manifests))
     config = parse_config(
@@ -40,21 +40,26 @@ def _run(
         None,
     )
     inventory = build(snapshot, git, ("owner",), NOW)
-    return {
-        (f.rule, f.key.kind, f"{f.key.namespace}/{f.key.name}", f.locator)
-        for f in engine.run(inventory, config, "test").findings
-        if f.rule == BY_ID[rule_id].id
-    }
+    return [f for f in engine.run(inventory, config, "test").findings if f.rule == rule_id]
+
+
+def _found(findings: Sequence[Finding]) -> Found:
+    return {(f.rule, f.key.kind, f"{f.key.namespace}/{f.key.name}", f.locator) for f in findings}
 
 
 def run_rule(rule_id: str, text: str, **options: Any) -> Found:
-    return _run(rule_id, [o for o in yaml.safe_load_all(text) if o], (), **options)
+    return _found(_findings(rule_id, [o for o in yaml.safe_load_all(text) if o], (), **options))
+
+
+def example_findings(rule_id: str, text: str, **options: Any) -> list[Finding]:
+    """The findings of one rule on a text in the documented examples' form."""
+    docs = example_documents(text)
+    manifests = [Manifest(key_of(d.obj), d.obj, d.repo_path, 1, None) for d in docs if d.repo_path]
+    return _findings(rule_id, [d.obj for d in docs if d.cluster], manifests, **options)
 
 
 def run_example(rule_id: str, text: str) -> Found:
-    docs = example_documents(text)
-    manifests = [Manifest(key_of(d.obj), d.obj, d.repo_path, 1, None) for d in docs if d.repo_path]
-    return _run(rule_id, [d.obj for d in docs if d.cluster], manifests)
+    return _found(example_findings(rule_id, text))
 
 
 def assert_examples(rule_id: str) -> None:

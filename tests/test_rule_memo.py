@@ -53,6 +53,19 @@ def test_repeat_scan_recalls_and_gives_the_same_findings(scenario: Scenario) -> 
     assert _messages(third, "MA101") and all(m.startswith(MARK) for m in _messages(third, "MA101"))
 
 
+def test_a_recalled_problem_keeps_its_own_grade(scenario: Scenario) -> None:
+    """MA104 grades identical copies low; recalled, the finding is graded the same."""
+    ghost = (scenario.repo.path / "apps/old/ghost.yaml").read_text()
+    scenario.repo.commit({"apps/old/ghost-copy.yaml": ghost})
+    _, first = scan_json(*scenario.args)
+    _mark("MA104")
+    _, second = scan_json(*scenario.args)
+    for doc in (first, second):
+        (copies,) = [f for f in doc["findings"] if f["rule"] == "MA104"]
+        assert copies["severity"] == "low" and copies["name"] == "ghost"
+    assert _messages(second, "MA104")[0].startswith(MARK)
+
+
 def test_a_changed_dump_runs_the_rules_again(scenario: Scenario) -> None:
     scan_json(*scenario.args)
     _mark("MA101")

@@ -156,7 +156,7 @@ def run(
                 Finding(
                     rule=rule.id,
                     rule_name=rule.name,
-                    severity=rc.severity,
+                    severity=rc.severity_of(problem),
                     cluster=cluster,
                     key=resource.key,
                     owner=owner.name if owner else None,

@@ -508,7 +508,7 @@ def build(
                 leads=() if owner else leads(obj, manifest),
             )
         )
-    # A Rollout or Canary declared twice is a duplicate too (Argo CD refuses that app).
+    # A Rollout or Canary declared twice is a duplicate too (its controller would flip).
     extra = []
     for key, found in joined.controller_declared.items():
         if len(found) > 1:

@@ -23,7 +23,7 @@ from typing import Any
 from auditor import version
 from auditor.config import Config, RuleConfig
 from auditor.mesh.ignore import encode
-from auditor.model import ObjectKey, Problem, Resource
+from auditor.model import ObjectKey, Problem, Resource, Severity
 from auditor.sources import LiveSnapshot, cache
 from auditor.sources.gitops import GitSnapshot
 
@@ -93,8 +93,14 @@ class RuleMemo:
             return None
         try:
             problems = [
-                Problem(self._resources[ObjectKey(*key)], message, locator, evidence)
-                for key, message, locator, evidence in entry["problems"]
+                Problem(
+                    self._resources[ObjectKey(*key)],
+                    message,
+                    locator,
+                    evidence,
+                    Severity(severity) if severity is not None else None,
+                )
+                for key, message, locator, evidence, severity in entry["problems"]
             ]
         except (KeyError, TypeError, ValueError):
             return None
@@ -105,7 +111,8 @@ class RuleMemo:
         self._kept[rc.rule.id] = {
             "options": self._options(rc),
             "problems": [
-                [list(p.resource.key), p.message, p.locator, p.evidence] for p in problems
+                [list(p.resource.key), p.message, p.locator, p.evidence, p.severity]
+                for p in problems
             ],
         }
 
