@@ -21,6 +21,11 @@ from k8s_emulator import Emulator
 OLD = "2025-01-01T00:00:00+00:00"
 NS = live("Namespace", "shop", "", labels={"team": "shop"})
 SVC = live("Service", "cart", "shop", {"selector": {"app": "cart"}})
+# In Git and live, in sync: the dump shows the cluster's Istio objects (a dump without
+# any is read as made without them), and this one is no finding.
+EXTERNAL = {"hosts": ["api.example.com"], "location": "MESH_EXTERNAL"}
+SE_FILE = {"mesh/external.yaml": manifest("ServiceEntry", "api", EXTERNAL, namespace="shop")}
+SE = live("ServiceEntry", "api", "shop", EXTERNAL)
 
 
 def _doc(kind: str, name: str, namespace: str | None = "shop", spec: dict | None = None) -> str:
@@ -31,8 +36,8 @@ def _setup(
     tmp_path: Path, files: dict[str, str], objects: list[dict]
 ) -> tuple[GitRepo, Path, tuple]:
     repo = GitRepo(tmp_path / "gitops")
-    repo.commit(files, date=OLD)
-    cluster = dump(tmp_path / "cluster.yaml", [NS, SVC, *objects])
+    repo.commit({**SE_FILE, **files}, date=OLD)
+    cluster = dump(tmp_path / "cluster.yaml", [NS, SVC, SE, *objects])
     db = tmp_path / "audit.db"
     args = ("--repo", repo.path, "--cluster-dump", cluster, "--db", db)
     result, _ = scan_json(*args)
@@ -247,13 +252,14 @@ def test_symlinks_are_never_written_through(tmp_path: Path) -> None:
         {
             "shared/kustomization.yaml": "namespace: shop\nresources:\n- old.yaml\n",
             "apps/shop/old.yaml": _doc("VirtualService", "old", None),
+            **SE_FILE,
         },
         date=OLD,
     )
     os.symlink("../../shared/kustomization.yaml", repo.path / "apps/shop/kustomization.yaml")
     repo.git("add", "apps/shop/kustomization.yaml")
     repo.git("commit", "-q", "-m", "link", date=OLD)
-    cluster = dump(tmp_path / "cluster.yaml", [NS, SVC])
+    cluster = dump(tmp_path / "cluster.yaml", [NS, SVC, SE])
     db = tmp_path / "audit.db"
     scan_json("--repo", repo.path, "--cluster-dump", cluster, "--db", db)
     head = repo.git("rev-parse", "HEAD")
@@ -448,8 +454,8 @@ def test_a_killed_apply_leaves_the_checkout_as_it_was(tmp_path: Path) -> None:
 
 def test_one_document_planned_in_two_clusters_is_one_change(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "gitops")
-    repo.commit({"apps/ghost.yaml": _doc("VirtualService", "ghost")}, date=OLD)
-    cluster = dump(tmp_path / "cluster.yaml", [NS, SVC])
+    repo.commit({"apps/ghost.yaml": _doc("VirtualService", "ghost"), **SE_FILE}, date=OLD)
+    cluster = dump(tmp_path / "cluster.yaml", [NS, SVC, SE])
     db = tmp_path / "audit.db"
     for name in ("prod", "staging"):
         scan_json(

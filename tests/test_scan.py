@@ -242,3 +242,26 @@ def test_a_dump_made_without_services_pods_or_namespaces_judges_nothing_about_th
     for plural in ("namespaces", "services", "pods"):
         assert any(f"the dump holds no {plural}, though every cluster has some" in n for n in notes)
     assert "MA302 not run: needs Service, which could not be read" in notes
+
+
+def test_a_dump_without_a_single_istio_object_is_not_read_as_nothing_applied(
+    scenario: Scenario,
+) -> None:
+    """`kubectl get all -A -o yaml` lists no custom resources: read as "the cluster has
+    none", every manifest would be not applied. Its MA102s of an earlier scan stay open."""
+    result, first = scan_json(*scenario.args)
+    assert result.exit_code == 0
+    open_before = {(f["rule"], f["name"]) for f in first["findings"]}
+    assert ("MA102", "ghost") in open_before
+    dump(
+        scenario.dump, [o for o in scenario.objects if o["kind"] in ("Service", "Pod", "Namespace")]
+    )
+    result, doc = scan_json(*scenario.args)
+    assert result.exit_code == 0 and doc["scan"]["complete"], result.output
+    assert not {f["rule"] for f in doc["findings"]} & {"MA101", "MA102", "MA103"}
+    notes = doc["scan"]["notes"]
+    assert any("the dump holds no Istio object of any kind" in n for n in notes)
+    assert "MA102 not run: needs the cluster's Istio objects, and none could be read" in notes
+    result = run("findings", "--db", scenario.db, "--format", "json")
+    still_open = {(f["rule"], f["name"]) for f in json.loads(result.stdout)["findings"]}
+    assert ("MA102", "ghost") in still_open

@@ -92,9 +92,10 @@ _EVERYWHERE = ("Namespace", "Service", "Pod")
 
 def _undumped(loaded: list[dict[str, Any]]) -> dict[str, str]:
     """Kinds the dump was made without, and why that matters: read as "there are none",
-    every host would be unresolved, every subset empty, every namespace owner unknown."""
+    every host would be unresolved, every subset empty, every namespace owner unknown,
+    and (without a single Istio object) every manifest not applied."""
     present = {kind.kind for obj in loaded if (kind := known_kind(obj)) is not None}
-    return {
+    undumped = {
         k.kind: (
             f"the dump holds no {k.plural}, though every cluster has some: rules that read "
             f"them do not judge (make the dump with `mesh-audit snapshot`, or add "
@@ -103,6 +104,18 @@ def _undumped(loaded: list[dict[str, Any]]) -> dict[str, str]:
         for k in KINDS
         if k.kind in _EVERYWHERE and k.kind not in present
     }
+    mesh = [k for k in KINDS if k.audited]
+    if not any(k.kind in present for k in mesh):
+        plurals = ",".join(k.plural for k in mesh)
+        undumped |= {
+            k.kind: (
+                "the dump holds no Istio object of any kind, as a dump made without them "
+                "(`kubectl get all`) would: the cluster is not compared with the repo (make "
+                f"the dump with `mesh-audit snapshot`, or add `kubectl get {plurals} -A -o yaml`)"
+            )
+            for k in mesh
+        }
+    return undumped
 
 
 def read_dump(
