@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +23,6 @@ from auditor.pipeline import engine, shapes
 from auditor.pipeline.inventory import build
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
-from auditor.sources.yamldocs import TooLarge, check_size
 from conftest import GitRepo, dump, live, manifest, run, scan_json
 from rules import CATALOG
 
@@ -289,33 +287,6 @@ def test_alias_bombs_and_deep_nesting_are_rejected_with_a_reason(
     result, doc = scan_json("--repo", repo.path, "--cluster-dump", good, "--db", tmp_path / "db")
     assert result.exit_code == 3
     assert any(r.startswith(f"apps/{name}:1: ") for r in doc["scan"]["partial_reasons"])
-
-
-@pytest.mark.parametrize(
-    ("text", "reason"),
-    [
-        # Nine levels of ten aliases each: 10**9 values, a handful of distinct ones.
-        (
-            "a: &a [x]\n"
-            + "".join(
-                f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n"
-                for p, c in zip("abcdefghi", "bcdefghij", strict=True)
-            ),
-            "aliases expand to more than",
-        ),
-        ("a: &a [*a]\n", "an alias refers to itself"),
-        ("a: &a {b: [1, *a]}\n", "an alias refers to itself"),
-        ("a: " + "[" * 100 + "]" * 100 + "\n", "nested deeper than 100 levels"),
-    ],
-)
-def test_check_size_judges_distinct_values_not_their_expansion(text: str, reason: str) -> None:
-    with pytest.raises(TooLarge, match=reason):
-        check_size(yaml.safe_load(text))
-
-
-def test_a_value_shared_many_times_without_a_cycle_is_fine() -> None:
-    check_size(yaml.safe_load("a: &a {b: [1]}\nc: [*a, *a, {d: *a}]\n"))
-    check_size(yaml.safe_load("a: " + "[" * 99 + "]" * 99 + "\n"), aliases=False)
 
 
 @pytest.fixture(scope="module")

@@ -60,9 +60,15 @@ def check_size(data: Any, aliases: bool = True) -> None:
     if aliases:
         _check_expansion(data)
         return
-    level = [data]
+    level = [data] if type(data) is dict or type(data) is list else []
     for _ in range(MAX_DEPTH):
-        level = [c for v in level for c in _containers(v)]
+        # Inline, not _containers: a dump's one big List is walked here, node by node.
+        level = [
+            c
+            for v in level
+            for c in (v.values() if type(v) is dict else v)
+            if type(c) is dict or type(c) is list
+        ]
         if not level:
             return
     raise TooLarge(f"nested deeper than {MAX_DEPTH} levels")
@@ -125,12 +131,17 @@ class ParseError:
 
 
 def chunks(text: str) -> Iterator[tuple[int, str]]:
-    """(zero-based line offset, text) of each `---`-separated chunk."""
+    """(zero-based line offset, text) of each document's chunk. A `---` line opens a chunk
+    and stays in it (`--- {a: 1}` holds its document); a `...` line closes one."""
     start, line = 0, 0
     for match in _SEPARATOR.finditer(text):
-        yield line, text[start : match.start()]
-        line += text.count("\n", start, match.end()) + 1
-        start = match.end() + 1
+        if text.startswith("---", match.start()):
+            end = after = match.start()
+        else:
+            end, after = match.end(), min(match.end() + 1, len(text))
+        yield line, text[start:end]
+        line += text.count("\n", start, after)
+        start = after
     yield line, text[start:]
 
 
