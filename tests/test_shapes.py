@@ -257,9 +257,21 @@ def test_a_scan_with_a_badly_typed_document_is_partial_and_names_it(make_repo, t
     assert "Traceback" not in result.output
 
 
+def _deep_through_aliases(anchors: int) -> str:
+    """Each anchor nests the one before 90 levels down; the last key names them shallow-first.
+
+    Every list is under 100 levels where it is written, but the expansion is 90 levels
+    per anchor deep: a depth limit must hold wherever a shared value is reached."""
+    lines = ["a0: &a0 " + "[" * 90 + "1" + "]" * 90]
+    lines += [f"a{i}: &a{i} " + "[" * 90 + f"*a{i - 1}" + "]" * 90 for i in range(1, anchors)]
+    refs = ", ".join(f"*a{i}" for i in reversed(range(anchors)))
+    return "\n".join([*lines, f"refs: [{refs}]"]) + "\n"
+
+
 @pytest.mark.parametrize(
     ("name", "text"),
     [
+        ("aliased-deep.yaml", _deep_through_aliases(15)),
         (
             "bomb.yaml",
             "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
@@ -306,6 +318,9 @@ def test_alias_bombs_and_deep_nesting_are_rejected_with_a_reason(
         ("a: &a [*a]\n", "an alias refers to itself"),
         ("a: &a {b: [1, *a]}\n", "an alias refers to itself"),
         ("a: " + "[" * 100 + "]" * 100 + "\n", "nested deeper than 100 levels"),
+        # A shared value first reached shallow, then again 90 levels down.
+        ("x: " + "[" * 90 + "&a " + "[" * 20 + "]" * 110 + "\ny: *a\n", "nested deeper than"),
+        (_deep_through_aliases(2), "nested deeper than 100 levels"),
     ],
 )
 def test_check_size_judges_distinct_values_not_their_expansion(text: str, reason: str) -> None:
