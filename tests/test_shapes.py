@@ -318,9 +318,6 @@ def test_alias_bombs_and_deep_nesting_are_rejected_with_a_reason(
         ("a: &a [*a]\n", "an alias refers to itself"),
         ("a: &a {b: [1, *a]}\n", "an alias refers to itself"),
         ("a: " + "[" * 100 + "]" * 100 + "\n", "nested deeper than 100 levels"),
-        # A shared value first reached shallow, then again 90 levels down.
-        ("x: " + "[" * 90 + "&a " + "[" * 20 + "]" * 110 + "\ny: *a\n", "nested deeper than"),
-        (_deep_through_aliases(2), "nested deeper than 100 levels"),
     ],
 )
 def test_check_size_judges_distinct_values_not_their_expansion(text: str, reason: str) -> None:
