@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError, SourceError
-from auditor.mesh.kinds import KINDS, is_k8s_object, known_kind, trim
+from auditor.mesh.kinds import AUDITED, KINDS, is_k8s_object, known_kind, trim
 from auditor.sources import LiveSnapshot, in_scope
 from auditor.sources.deadline import Deadline
 from auditor.sources.yamldocs import parse
@@ -121,16 +121,15 @@ def _undumped(loaded: list[dict[str, Any]], listed: frozenset[str]) -> dict[str,
         for k in KINDS
         if k.kind in _EVERYWHERE and k.kind not in present
     }
-    mesh = [k for k in KINDS if k.audited]
-    if not any(k.kind in present for k in mesh):
-        plurals = ",".join(k.plural for k in mesh)
+    if not any(k.kind in present for k in AUDITED):
+        plurals = ",".join(k.plural for k in AUDITED)
         undumped |= {
             k.kind: (
                 "the dump holds no Istio object of any kind, as a dump made without them "
                 "(`kubectl get all`) would: the cluster is not compared with the repo (make "
                 f"the dump with `mesh-audit snapshot`, or add `kubectl get {plurals} -A -o yaml`)"
             )
-            for k in mesh
+            for k in AUDITED
         }
     return undumped
 
