@@ -7,10 +7,10 @@ a Service exported elsewhere (`networking.istio.io/exportTo`) or a ServiceEntry'
 `exportTo` hide it; a VirtualService with `exportTo` must see the host from each
 namespace it is exported to. Hosts reach across namespaces, so a scan limited with `-n`
 does not judge it (its findings stay as they are). A DestinationRule whose host nothing
-routes to either is left to MA308 (one finding for one dead rule). An object only in Git
-naming a host of a namespace with no Service, live or in the repo, belongs to an app
-deployed elsewhere or not at all: that host is not judged (MA102 reports the object as not
-applied). (Peer: istioctl
+routes to either is left to MA308 (one finding for one dead rule). An object only in Git,
+in a namespace with no Service live or in the repo, naming a host of such a namespace,
+belongs to an app deployed elsewhere or not at all: that host is not judged (MA102 reports
+the object as not applied). (Peer: istioctl
 analyze IST0101 host, IST0174.)
 
 Rationale: traffic to a host nobody serves fails; a rule for it is dead config.
