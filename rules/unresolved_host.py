@@ -8,8 +8,9 @@ a Service exported elsewhere (`networking.istio.io/exportTo`) or a ServiceEntry'
 namespace it is exported to. Hosts reach across namespaces, so a scan limited with `-n`
 does not judge it (its findings stay as they are). A DestinationRule whose host nothing
 routes to either is left to MA308 (one finding for one dead rule). An object only in Git,
-in a namespace with no Service live or in the repo, belongs to an app deployed elsewhere
-or not at all: MA102 reports it, and its hosts are not judged. (Peer: istioctl
+in a namespace with no Service live or in the repo, naming a host of such a namespace,
+belongs to an app deployed elsewhere or not at all: that host is not judged (MA102 reports
+the object as not applied). (Peer: istioctl
 analyze IST0101 host, IST0174.)
 
 Rationale: traffic to a host nobody serves fails; a rule for it is dead config.
@@ -63,12 +64,12 @@ spec:
 
 def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]:
     for vs in inventory.of_kind("VirtualService"):
-        if not inventory.serves_namespace_of(vs):
-            continue
         spaces = lookup_namespaces(vs.obj)
         index = inventory.hosts(vs)
         for d in inventory.destinations(vs):
             host = fqdn(d.host, vs.key.namespace)
+            if not inventory.can_judge_host(vs, host):
+                continue
             targets = index.resolve(host, spaces)
             port_missing = d.port is not None and all(
                 t.ports and d.port not in t.ports for t in targets
@@ -95,7 +96,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
                 )
     for dr in inventory.of_kind("DestinationRule"):
         raw, host = rule_host(dr.spec, dr.key.namespace)
-        if not inventory.serves_namespace_of(dr) or not inventory.subsets_routed(host):
+        if not inventory.can_judge_host(dr, host) or not inventory.subsets_routed(host):
             continue  # nothing routes there either: a dead rule, MA308's one finding
         if not inventory.hosts(dr).resolve(host, (dr.key.namespace,)):
             yield Problem(

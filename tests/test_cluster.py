@@ -190,6 +190,25 @@ def test_snapshot_round_trips_through_scan(scenario: Scenario, tmp_path: Path) -
     assert (tmp_path / "snap.json").read_text().startswith("{")
 
 
+def test_a_snapshot_of_a_cluster_without_istio_objects_is_judged_like_the_cluster(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """The snapshot listed every kind: none is `kubectl get all` without the mesh kinds, and
+    a repo whose routes the cluster lacks is not applied (MA102), from the dump as live."""
+    core = [o for o in scenario.objects if o["kind"] in ("Namespace", "Service", "Pod")]
+    with Emulator(core) as emu:
+        kube = _kube(emu, tmp_path)
+        assert run("snapshot", "--kubeconfig", kube, "-o", tmp_path / "s.yaml").exit_code == 0
+        _, live = scan_json(
+            "--repo", scenario.repo.path, "--kubeconfig", kube, "--db", tmp_path / "a"
+        )
+    _, dumped = scan_json(
+        "--repo", scenario.repo.path, "--cluster-dump", tmp_path / "s.yaml", "--db", tmp_path / "b"
+    )
+    assert findings_of(dumped) == findings_of(live)
+    assert ("MA102", "VirtualService", "old/ghost") in findings_of(dumped)
+
+
 def test_snapshot_refuses_to_write_an_incomplete_dump(scenario: Scenario, tmp_path: Path) -> None:
     with Emulator(scenario.objects, failures={"virtualservices": 403}) as emu:
         result = run("snapshot", "--kubeconfig", _kube(emu, tmp_path), "-o", tmp_path / "s.yaml")

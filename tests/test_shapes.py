@@ -255,9 +255,21 @@ def test_a_scan_with_a_badly_typed_document_is_partial_and_names_it(make_repo, t
     assert "Traceback" not in result.output
 
 
+def _deep_through_aliases(anchors: int) -> str:
+    """Each anchor nests the one before 90 levels down; the last key names them shallow-first.
+
+    Every list is under 100 levels where it is written, but the expansion is 90 levels
+    per anchor deep: a depth limit must hold wherever a shared value is reached."""
+    lines = ["a0: &a0 " + "[" * 90 + "1" + "]" * 90]
+    lines += [f"a{i}: &a{i} " + "[" * 90 + f"*a{i - 1}" + "]" * 90 for i in range(1, anchors)]
+    refs = ", ".join(f"*a{i}" for i in reversed(range(anchors)))
+    return "\n".join([*lines, f"refs: [{refs}]"]) + "\n"
+
+
 @pytest.mark.parametrize(
     ("name", "text"),
     [
+        ("aliased-deep.yaml", _deep_through_aliases(15)),
         (
             "bomb.yaml",
             "a: &a [x, x, x, x, x, x, x, x, x, x]\n"

@@ -163,7 +163,7 @@ def test_a_blob_missing_from_a_partial_clone_costs_only_that_files_history(
     import shutil
     import subprocess
 
-    from conftest import CART_VS, dump, manifest, run
+    from conftest import CART_VS, dump, live, manifest, run
 
     origin = make_repo("origin")
     origin.git("config", "uploadpack.allowFilter", "true")
@@ -181,7 +181,7 @@ def test_a_blob_missing_from_a_partial_clone_costs_only_that_files_history(
         check=True,
     )
     shutil.rmtree(origin.path)
-    cluster = dump(tmp_path / "c.yaml", [])
+    cluster = dump(tmp_path / "c.yaml", [live("VirtualService", "cart", "shop", vs)])
     result = run(
         "scan", "--repo", clone, "--cluster-dump", cluster, "--db", tmp_path / "a.db", "-o", "json"
     )

@@ -182,11 +182,18 @@ class Inventory:
     def _served_namespaces(self) -> frozenset[str]:
         return frozenset(t.namespace for t in self._services + self._declared_services)
 
-    def serves_namespace_of(self, viewer: Resource) -> bool:
-        """False for a Git-only resource of a namespace with no Service, live or in the repo:
-        an app deployed elsewhere or not at all, whose Services come with it. Its hosts
-        cannot be judged (MA102 says it is not applied)."""
-        return viewer.live is not None or viewer.key.namespace in self._served_namespaces
+    def can_judge_host(self, viewer: Resource, host: str) -> bool:
+        """False when a Git-only resource of a namespace with no Service, live or in the
+        repo, names a cluster host (qualified) of such a namespace: an app deployed
+        elsewhere or not at all, whose Services come with it. A route living apart from
+        its hosts (ingress routes in a namespace of their own), or naming a namespace that
+        does not exist from one that does (a typo), is still judged."""
+        name, _, rest = host.partition(".")
+        namespace, _, domain = rest.partition(".")
+        if viewer.live is not None or domain != DOMAIN or not name or not namespace:
+            return True
+        served = self._served_namespaces
+        return namespace in served or viewer.key.namespace in served
 
     def hosts(self, viewer: Resource) -> HostIndex:
         """Services and ServiceEntries as the viewer sees them (see `in_view`)."""

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError, SourceError
-from auditor.mesh.kinds import KINDS, is_k8s_object, known_kind, trim
+from auditor.mesh.kinds import AUDITED, KINDS, is_k8s_object, known_kind, trim
 from auditor.sources import LiveSnapshot, in_scope
 from auditor.sources.deadline import Deadline
 from auditor.sources.yamldocs import parse
@@ -63,9 +63,23 @@ def _read(path: Path, deadline: Deadline) -> bytes:
     return b"".join(chunks)
 
 
-def load_objects(path: Path, timeout: float | None = None) -> tuple[list[dict[str, Any]], str]:
-    """Every object in the dump, and a digest of its bytes; a malformed or foreign file
-    is an InputError."""
+# On the List `mesh-audit snapshot` writes: the kinds it listed in full, so that a kind
+# with no object in the dump is known to have none (not taken as left out of the dump).
+LISTED_ANNOTATION = "mesh-audit.io/listed-kinds"
+
+
+def _listed(doc: Any) -> set[str]:
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    notes = meta.get("annotations") if isinstance(meta, dict) else None
+    value = notes.get(LISTED_ANNOTATION) if isinstance(notes, dict) else None
+    return set(value.split(",")) if isinstance(value, str) else set()
+
+
+def load_objects(
+    path: Path, timeout: float | None = None
+) -> tuple[list[dict[str, Any]], str, frozenset[str]]:
+    """Every object in the dump, a digest of its bytes and the kinds it says it listed in
+    full; a malformed or foreign file is an InputError."""
     data = _read(path, Deadline(timeout))
     try:
         text = data.decode("utf-8")
@@ -77,12 +91,14 @@ def load_objects(path: Path, timeout: float | None = None) -> tuple[list[dict[st
     if not docs:
         raise InputError(f"{path}: empty cluster dump")
     objects: list[dict[str, Any]] = []
+    listed: set[str] = set()
     for doc in docs:
         for i, item in enumerate(_items(doc.data, f"{path}:{doc.line}")):
             if not is_k8s_object(item):
                 raise InputError(f"{path}:{doc.line}: item {i} is not a Kubernetes object")
             objects.append(item)
-    return objects, hashlib.sha256(data).hexdigest()
+        listed |= _listed(doc.data)
+    return objects, hashlib.sha256(data).hexdigest(), frozenset(listed)
 
 
 # Every cluster has some of these (the default namespace, the `kubernetes` Service,
@@ -90,11 +106,12 @@ def load_objects(path: Path, timeout: float | None = None) -> tuple[list[dict[st
 _EVERYWHERE = ("Namespace", "Service", "Pod")
 
 
-def _undumped(loaded: list[dict[str, Any]]) -> dict[str, str]:
+def _undumped(loaded: list[dict[str, Any]], listed: frozenset[str]) -> dict[str, str]:
     """Kinds the dump was made without, and why that matters: read as "there are none",
     every host would be unresolved, every subset empty, every namespace owner unknown,
-    and (without a single Istio object) every manifest not applied."""
-    present = {kind.kind for obj in loaded if (kind := known_kind(obj)) is not None}
+    and (without a single Istio object) every manifest not applied. A kind the dump says
+    it listed is never among them."""
+    present = {kind.kind for obj in loaded if (kind := known_kind(obj)) is not None} | listed
     undumped = {
         k.kind: (
             f"the dump holds no {k.plural}, though every cluster has some: rules that read "
@@ -104,16 +121,15 @@ def _undumped(loaded: list[dict[str, Any]]) -> dict[str, str]:
         for k in KINDS
         if k.kind in _EVERYWHERE and k.kind not in present
     }
-    mesh = [k for k in KINDS if k.audited]
-    if not any(k.kind in present for k in mesh):
-        plurals = ",".join(k.plural for k in mesh)
+    if not any(k.kind in present for k in AUDITED):
+        plurals = ",".join(k.plural for k in AUDITED)
         undumped |= {
             k.kind: (
                 "the dump holds no Istio object of any kind, as a dump made without them "
                 "(`kubectl get all`) would: the cluster is not compared with the repo (make "
                 f"the dump with `mesh-audit snapshot`, or add `kubectl get {plurals} -A -o yaml`)"
             )
-            for k in mesh
+            for k in AUDITED
         }
     return undumped
 
@@ -122,7 +138,7 @@ def read_dump(
     path: Path, cluster: str | None, namespaces: tuple[str, ...], timeout: float | None = None
 ) -> LiveSnapshot:
     """The dump's objects in scope, and the kinds it was made without."""
-    loaded, digest = load_objects(path, timeout)
+    loaded, digest, listed = load_objects(path, timeout)
     objects = tuple(
         trim(obj) for obj in loaded if known_kind(obj) is not None and in_scope(obj, namespaces)
     )
@@ -130,15 +146,22 @@ def read_dump(
         cluster=cluster or path.stem,
         origin=f"dump:{path}",
         objects=objects,
-        undumped=_undumped(loaded),
+        undumped=_undumped(loaded, listed),
         namespaces=namespaces,
         digest=digest,
     )
 
 
 def write_dump(objects: list[dict[str, Any]], out: Any, as_json: bool) -> None:
-    """Write objects as a v1 List, the shape `kubectl get -o yaml|json` prints."""
-    doc = {"apiVersion": "v1", "kind": "List", "items": objects, "metadata": {}}
+    """Write objects as a v1 List, the shape `kubectl get -o yaml|json` prints, marked as
+    listing every kind mesh-audit reads (a snapshot with a kind unread is refused)."""
+    listed = {LISTED_ANNOTATION: ",".join(k.kind for k in KINDS)}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": objects,
+        "metadata": {"annotations": listed},
+    }
     if as_json:
         json.dump(doc, out, indent=2, sort_keys=False)
         out.write("\n")

@@ -89,9 +89,11 @@ def _check_expansion(data: Any) -> None:
     """Depth and expanded size of a document whose aliases share values.
 
     The loader shares each aliased value, so each distinct container is counted once and
-    its expansion memoized: a billion laughs costs its few distinct nodes, not the
-    billion, and a value that contains itself is found as soon as it is reached again."""
+    its expansion and height memoized: a billion laughs costs its few distinct nodes, not
+    the billion. A shared value reached again still counts its height at the new depth, and
+    a value that contains itself is found as soon as it is reached again."""
     below: dict[int, int] = {}  # expanded containers under each finished container
+    height: dict[int, int] = {}  # levels of containers under each finished container
     open_: set[int] = set()  # containers on the current path
     # (container, depth, its children once opened): a depth-first walk without recursion.
     stack: list[tuple[Any, int, list[Any] | None]] = [(data, 0, None)]
@@ -101,13 +103,14 @@ def _check_expansion(data: Any) -> None:
         if kids is not None:
             open_.discard(key)
             below[key] = sum(1 + below[id(c)] for c in kids)
+            height[key] = max((1 + height[id(c)] for c in kids), default=0)
             if below[key] > MAX_NODES:
                 raise TooLarge(f"aliases expand to more than {MAX_NODES:,} values")
         elif key in open_:
             raise TooLarge("an alias refers to itself")
+        elif depth + height.get(key, 0) >= MAX_DEPTH:
+            raise TooLarge(f"nested deeper than {MAX_DEPTH} levels")
         elif key not in below:
-            if depth >= MAX_DEPTH:
-                raise TooLarge(f"nested deeper than {MAX_DEPTH} levels")
             kids = _containers(node)
             open_.add(key)
             stack.append((node, depth, kids))

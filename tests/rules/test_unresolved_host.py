@@ -87,3 +87,17 @@ def test_a_git_only_object_of_a_namespace_nothing_serves_is_left_to_ma102() -> N
     assert run_example(RULE, SVC + "---\n" + lab + "---\n" + served) == {
         ("MA302", "VirtualService", "default/typo", "spec.http[0].route[0].destination")
     }
+
+
+def test_a_git_only_route_into_a_served_namespace_is_judged_wherever_it_lives() -> None:
+    """Ingress routes often live in a namespace of their own, with no Service: what is
+    judged is the namespace of the host, not of the route (a PR scan has no MA102)."""
+    route = ROUTE_TO.format("shop.example.com", "reviewz.default.svc.cluster.local")
+    edge = "# repo: edge/vs.yaml\n" + vs("edge", route, namespace="edge-routes").lstrip("-\n")
+    # From a served namespace, a host in one that does not exist: a typo, still judged.
+    route = ROUTE_TO.format("shop.example.com", "reviews.defualt.svc.cluster.local")
+    typo = "# repo: mesh/vs.yaml\n" + vs("typo", route).lstrip("-\n")
+    assert run_example(RULE, SVC + "---\n" + edge + "---\n" + typo) == {
+        ("MA302", "VirtualService", "edge-routes/edge", "spec.http[0].route[0].destination"),
+        ("MA302", "VirtualService", "default/typo", "spec.http[0].route[0].destination"),
+    }
