@@ -55,3 +55,23 @@ def test_check_size_judges_distinct_values_not_their_expansion(text: str, reason
 def test_a_value_shared_many_times_without_a_cycle_is_fine() -> None:
     check_size(yaml.safe_load("a: &a {b: [1]}\nc: [*a, *a, {d: *a}]\n"))
     check_size(yaml.safe_load("a: " + "[" * 99 + "]" * 99 + "\n"), aliases=False)
+
+
+NEST = 90  # levels each anchor adds: under MAX_DEPTH where written
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A shared value reached first shallow (the walk takes the last key first), then
+        # again 90 levels down: 110 levels in all.
+        "x: " + "[" * NEST + "&a " + "[" * 20 + "]" * (20 + NEST) + "\ny: *a\n",
+        # An anchor nesting another 90 levels down, both named shallow-first: 180 levels.
+        f"a0: &a0 {'[' * NEST}1{']' * NEST}\n"
+        f"a1: &a1 {'[' * NEST}*a0{']' * NEST}\n"
+        "refs: [*a1, *a0]\n",
+    ],
+)
+def test_a_shared_value_counts_its_height_wherever_it_is_reached(text: str) -> None:
+    with pytest.raises(TooLarge, match="nested deeper than 100 levels"):
+        check_size(yaml.safe_load(text))
