@@ -10,7 +10,9 @@ the repo is ambiguous. Rules that judge the repo alone read the declaration appl
 
 Rollouts and Canaries declared twice count too: a controller would flip between them.
 Identical copies within one app (or among plain files) are graded low: the cluster gets
-the same object whichever applies, and the copy is only waiting to drift.
+the same object whichever applies, and the copy is only waiting to drift. Not in an app
+kustomize builds (a Flux Kustomization's folder, even without a kustomization): kustomize
+refuses an object declared twice, so none of the app's changes apply.
 
 Rationale: which declaration the cluster gets depends on apply order, so an edit to one
 copy may never take effect; Argo CD flags the app (RepeatedResourceWarning) and keeps
@@ -77,16 +79,23 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         where = [f"{m.path}:{m.line}" + (f" (app {m.app})" if m.app else "") for m in found]
         apps = sorted({m.app or "(plain files)" for m in found})
         identical = len(apps) == 1 and all(m.obj == found[0].obj for m in found)
+        refused = found[0].app in inventory.refuse_duplicates and len(apps) == 1
         yield Problem(
             r,
             f"{r.key} is declared {len(found)} times"
             + (" (identical copies)" if identical else "")
-            + f": {'; '.join(where)}",
+            + f": {'; '.join(where)}"
+            + (
+                f"; app {found[0].app} is built with kustomize, which refuses it: "
+                "none of the app's changes apply"
+                if refused
+                else ""
+            ),
             evidence={
                 "declarations": [{"path": m.path, "line": m.line, "app": m.app} for m in found],
                 "apps": apps,
                 "identical": identical,
                 "compared_with": f"{r.manifest.path}:{r.manifest.line}",
             },
-            severity=Severity.LOW if identical else None,
+            severity=Severity.LOW if identical and not refused else None,
         )

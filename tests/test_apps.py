@@ -539,3 +539,32 @@ data: {TIMEOUT: 99s}
         (vs,) = read_repo(str(repo.path), None, ()).manifests
         timeouts[kind] = vs.obj["spec"]["http"][0]["timeout"]
     assert timeouts == {"Secret": "${TIMEOUT:=5s}", "ConfigMap": "99s"}  # the Secret's: unknown
+
+
+def test_identical_copies_in_a_flux_folder_stay_high(make_repo, tmp_path: Path) -> None:
+    """Flux builds a folder without a kustomization with kustomize, which refuses an object
+    declared twice, identical or not: nothing of the app applies. Among plain files, the
+    same copies are only a copy waiting to drift (low)."""
+    flux = FLUX.replace("./overlays/staging", "./teams/cart").replace(
+        "targetNamespace: stage", "targetNamespace: cart"
+    )
+    copy = manifest("VirtualService", "cart", ROUTE)
+    grades = {}
+    for layout, files in {
+        "flux": {
+            "clusters/staging/flux.yaml": flux,
+            "teams/cart/a.yaml": copy,
+            "teams/cart/b.yaml": copy,
+        },
+        "plain": {"teams/cart/a.yaml": copy, "teams/cart/b.yaml": copy},
+    }.items():
+        repo = make_repo(layout)
+        repo.git("remote", "add", "origin", "https://github.com/acme/gitops.git")
+        repo.commit(files)
+        result, doc = scan_json(
+            "--repo", repo.path, "--no-cluster", "--db", tmp_path / f"{layout}.db"
+        )
+        assert result.exit_code == 0, result.output
+        (finding,) = [f for f in doc["findings"] if f["rule"] == "MA104"]
+        grades[layout] = finding["severity"], "refuses it" in finding["message"]
+    assert grades == {"flux": ("high", True), "plain": ("low", False)}

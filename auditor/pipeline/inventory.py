@@ -82,6 +82,8 @@ class Inventory:
     history: bool = True
     # Apps of the repo that could not be rendered: what they apply is unknown.
     unrendered: tuple[str, ...] = ()
+    # Apps built with kustomize, which fails the whole build on an object declared twice.
+    refuse_duplicates: frozenset[str] = frozenset()
     # Context objects (Services, Namespaces) the repo declares, by kind.
     git_context: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     # What progressive-delivery controllers manage (auditor/mesh/controllers.py), by resource.
@@ -535,6 +537,7 @@ def build(
         git_only=live.git_only,
         history=not git.shallow,
         unrendered=tuple(a["path"] for a in git.apps if a["status"] in ("failed", "not rendered")),
+        refuse_duplicates=frozenset(a["path"] for a in git.apps if a["refuses_duplicates"]),
         git_context={kind: tuple(objs) for kind, objs in joined.git_context.items()},
         rejected=rejected,
         timeline=git.timeline,

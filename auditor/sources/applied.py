@@ -229,6 +229,8 @@ def build_apps(
             "objects": 0,
             "inputs": sorted(found_files.shaping),
             "ignore": [list(r) for r in app.ignore],
+            # kustomize builds it: an object declared twice fails the whole build.
+            "refuses_duplicates": app.type is AppType.KUSTOMIZE or app.generated_kustomization,
         }
         built.apps.append(entry)
         reason = builder.why_not(app, found_files)

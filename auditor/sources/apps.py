@@ -67,6 +67,9 @@ class App:
     # The Application's ignoreDifferences (auditor/ignore.py, encoded): they do not
     # change the render, only what counts as drift.
     ignore: tuple[tuple[Any, ...], ...] = ()
+    # Flux builds a folder without a kustomization as if one listed every file in it, so
+    # kustomize refuses an object declared twice there too.
+    generated_kustomization: bool = False
 
     def options(self) -> str:
         """What, besides the input files, decides the render: part of its cache key."""
@@ -373,6 +376,7 @@ class _Finder:
                 recurse=True,
                 substitute=tuple(sorted(variables.items())),
                 defined_in=where,
+                generated_kustomization=kind is not AppType.KUSTOMIZE,
             )
         )
 

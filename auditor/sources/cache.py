@@ -19,7 +19,7 @@ def cache_root() -> Path:
 
 
 # Bump when the shape of cached data changes: old entries are then simply not found.
-FORMAT = "8"
+FORMAT = "9"
 
 
 def slot(*parts: str) -> Path:
