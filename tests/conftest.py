@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -135,6 +136,21 @@ def run(*args: str | Path) -> Result:
 def scan_json(*args: str | Path) -> tuple[Result, dict[str, Any]]:
     result = run("scan", "--format", "json", *args)
     return result, (json.loads(result.stdout) if result.stdout.strip() else {})
+
+
+def grouped(lines: list[str], verb: str = "") -> dict[str, str]:
+    """Each name -> its reason, from a scan's grouped lines (`A, B not run: why`)."""
+    found: dict[str, str] = {}
+    for line in lines:
+        names, sep, why = line.partition(f"{verb}: ")
+        if sep and re.fullmatch(r"\w+(, \w+)*", names):
+            found.update(dict.fromkeys(names.split(", "), why))
+    return found
+
+
+def not_run(doc: dict[str, Any]) -> dict[str, str]:
+    """Each rule a scan did not run -> why."""
+    return grouped(doc["scan"]["notes"], " not run")
 
 
 def manifest(

@@ -12,7 +12,7 @@ import yaml
 
 from auditor.sources import render
 from auditor.sources.gitops import read_repo
-from conftest import GitRepo, dump, findings_of, live, manifest, run, scan_json
+from conftest import GitRepo, dump, findings_of, live, manifest, not_run, run, scan_json
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("kubectl") or shutil.which("kustomize")), reason="no kustomize renderer"
@@ -357,7 +357,7 @@ def test_no_cluster_and_base_report_what_a_branch_adds(make_repo, tmp_path: Path
         and "MA302" not in rules
         and not rules & {"MA101", "MA102", "MA103", "MA305"}
     )
-    assert any(n.startswith("MA102 not run: needs the live cluster") for n in doc["scan"]["notes"])
+    assert not_run(doc)["MA102"].startswith("needs the live cluster")
     assert doc["scan"]["cluster"] == "git" and doc["scan"]["origin"] == "git"
     result, doc = scan_json(
         "--repo", repo.path, "--no-cluster", "--base", "base", "--db", db, "--fail-on", "high"
@@ -478,10 +478,7 @@ def test_an_app_that_cannot_be_rendered_silences_unmanaged(
     )
     assert result.exit_code == 3  # partial: the chart was not rendered
     assert "MA101" not in {f["rule"] for f in doc["findings"]}
-    assert any(
-        n.startswith("MA101 not run: app(s) chart could not be rendered")
-        for n in doc["scan"]["notes"]
-    )
+    assert not_run(doc)["MA101"].startswith("app(s) chart could not be rendered")
 
 
 def test_renderer_output_is_read_like_git_files() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from conftest import CART_VS, Scenario, dump, findings_of, live, run, scan_json
+from conftest import CART_VS, Scenario, dump, findings_of, live, not_run, run, scan_json
 
 FINDING_KEYS = {
     "rule",
@@ -241,7 +241,7 @@ def test_a_dump_made_without_services_pods_or_namespaces_judges_nothing_about_th
     notes = doc["scan"]["notes"]
     for plural in ("namespaces", "services", "pods"):
         assert any(f"the dump holds no {plural}, though every cluster has some" in n for n in notes)
-    assert "MA302 not run: needs Service, which could not be read" in notes
+    assert not_run(doc)["MA302"] == "needs Service, which could not be read"
 
 
 def test_a_dump_without_a_single_istio_object_is_not_read_as_nothing_applied(
@@ -258,12 +258,16 @@ def test_a_dump_without_a_single_istio_object_is_not_read_as_nothing_applied(
         scenario.dump, [o for o in scenario.objects if o["kind"] in ("Service", "Pod", "Namespace")]
     )
     result, doc = scan_json(*scenario.args)
-    assert result.exit_code == 0 and doc["scan"]["complete"], result.output
-    assert not {f["rule"] for f in doc["findings"]} & {"MA101", "MA102", "MA103"}
-    notes = doc["scan"]["notes"]
-    assert any("the dump holds no Istio object of any kind" in n for n in notes)
-    for rule in ("MA102", "MA201"):
-        assert f"{rule} not run: needs the cluster's Istio objects, and none could be read" in notes
+    assert result.exit_code == 3 and not doc["scan"]["complete"], result.output
+    assert doc["findings"] == []
+    (reason,) = doc["scan"]["partial_reasons"]
+    assert reason.startswith(
+        "VirtualService, DestinationRule, ServiceEntry, Gateway: the dump holds no Istio object"
+    )
+    assert "mesh-audit: warning: not read: VirtualService, DestinationRule" in result.stderr
+    assert set(not_run(doc).values()) == {
+        "needs the cluster's Istio objects, and none could be read"
+    }
     assert doc["scan"]["resolved"] == 0 and doc["scan"]["rules"] == []
     result = run("findings", "--db", scenario.db, "--format", "json")
     still_open = {(f["rule"], f["name"]) for f in json.loads(result.stdout)["findings"]}

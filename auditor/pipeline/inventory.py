@@ -478,7 +478,7 @@ def build(
     for key in sorted(joined.live.keys() | manifests.keys()):
         obj = joined.live.get(key)
         manifest = manifests.get(key)
-        state = _state(obj, manifest, key.kind in live.unread or key.kind in live.undumped)
+        state = _state(obj, manifest, key.kind in live.unread)
         current = obj if obj is not None else manifest.obj  # type: ignore[union-attr]
         managed = controllers.of(key, current, declared=manifest is not None)
         if managed is not None:

@@ -7,7 +7,7 @@ opened for writing, so bad input leaves the database exactly as it was.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,9 +79,17 @@ def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
     )
 
 
+def by_reason(reasons: Mapping[str, str], verb: str = "") -> list[str]:
+    """One line per reason, naming every kind (or rule) it holds for: `A, B not run: why`."""
+    named: dict[str, list[str]] = {}
+    for what, why in reasons.items():
+        named.setdefault(why, []).append(what)
+    return [f"{', '.join(names)}{verb}: {why}" for why, names in named.items()]
+
+
 def _partial_reasons(live: LiveSnapshot, git: GitSnapshot) -> tuple[str, ...]:
     errors = git.errors
-    reasons = [f"{kind}: {why}" for kind, why in live.unread.items()]
+    reasons = by_reason(live.unread)
     reasons += list(git.problems)
     reasons += [str(e) for e in errors[:_MAX_REASONS]]
     if len(errors) > _MAX_REASONS:
@@ -145,7 +153,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     if memo is not None:
         memo.save()
     added = _added(req, config, live, now, result.findings) if req.base else None
-    not_run = tuple(f"{rule} not run: {why}" for rule, why in result.not_run.items())
+    not_run = tuple(by_reason(result.not_run, " not run"))
     if git.timeline is not None and git.timeline.missing:
         gone = sorted(git.timeline.missing)
         not_run += (
@@ -165,7 +173,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         tool_version=version(),
         partial_reasons=_partial_reasons(live, git) + inventory.rejected,
         notes=live.notes
-        + tuple(f"{kind}: {why}" for kind, why in live.undumped.items())
+        + tuple(by_reason(live.undumped))
         + git.notes
         + inventory.progress
         + not_run

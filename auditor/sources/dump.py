@@ -106,13 +106,11 @@ def load_objects(
 _EVERYWHERE = ("Namespace", "Service", "Pod")
 
 
-def _undumped(loaded: list[dict[str, Any]], listed: frozenset[str]) -> dict[str, str]:
-    """Kinds the dump was made without, and why that matters: read as "there are none",
-    every host would be unresolved, every subset empty, every namespace owner unknown,
-    and (without a single Istio object) every manifest not applied. A kind the dump says
-    it listed is never among them."""
-    present = {kind.kind for obj in loaded if (kind := known_kind(obj)) is not None} | listed
-    undumped = {
+def _undumped(present: set[str]) -> dict[str, str]:
+    """Kinds every cluster has that the dump was made without, and why that matters: read
+    as "there are none", every host would be unresolved, every subset empty, every
+    namespace owner unknown."""
+    return {
         k.kind: (
             f"the dump holds no {k.plural}, though every cluster has some: rules that read "
             f"them do not judge (make the dump with `mesh-audit snapshot`, or add "
@@ -121,17 +119,21 @@ def _undumped(loaded: list[dict[str, Any]], listed: frozenset[str]) -> dict[str,
         for k in KINDS
         if k.kind in _EVERYWHERE and k.kind not in present
     }
-    if not any(k.kind in present for k in AUDITED):
-        plurals = ",".join(k.plural for k in AUDITED)
-        undumped |= {
-            k.kind: (
-                "the dump holds no Istio object of any kind, as a dump made without them "
-                "(`kubectl get all`) would: the cluster is not compared with the repo (make "
-                f"the dump with `mesh-audit snapshot`, or add `kubectl get {plurals} -A -o yaml`)"
-            )
-            for k in AUDITED
-        }
-    return undumped
+
+
+def _no_mesh(present: set[str]) -> dict[str, str]:
+    """The Istio kinds, as unread, when the dump holds none of them: `kubectl get all`
+    lists no custom resource, and reading that as "none" makes every manifest not applied.
+    The scan is then partial and no rule judges it."""
+    if any(k.kind in present for k in AUDITED):
+        return {}
+    plurals = ",".join(k.plural for k in AUDITED)
+    why = (
+        "the dump holds no Istio object of any kind, as a dump made without them "
+        "(`kubectl get all`) would (make the dump with `mesh-audit snapshot`, or add "
+        f"`kubectl get {plurals} -A -o yaml`)"
+    )
+    return {k.kind: why for k in AUDITED}
 
 
 def read_dump(
@@ -142,11 +144,14 @@ def read_dump(
     objects = tuple(
         trim(obj) for obj in loaded if known_kind(obj) is not None and in_scope(obj, namespaces)
     )
+    # A kind the dump says it listed (a snapshot) is present even with no object of it.
+    present = {kind.kind for obj in loaded if (kind := known_kind(obj)) is not None} | listed
     return LiveSnapshot(
         cluster=cluster or path.stem,
         origin=f"dump:{path}",
         objects=objects,
-        undumped=_undumped(loaded, listed),
+        unread=_no_mesh(present),
+        undumped=_undumped(present),
         namespaces=namespaces,
         digest=digest,
     )
