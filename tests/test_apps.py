@@ -565,3 +565,39 @@ def test_identical_copies_in_a_flux_folder_stay_high(make_repo, tmp_path: Path) 
         (finding,) = [f for f in doc["findings"] if f["rule"] == "MA104"]
         grades[layout] = finding["severity"], "refuses it" in finding["message"]
     assert grades == {"flux": ("high", True), "plain": ("low", False)}
+
+
+def test_copies_kustomize_accepts_are_not_said_refused(make_repo, tmp_path: Path) -> None:
+    """Kustomize refuses two declarations of one id (version included) in one build: not
+    one file that two Flux Kustomizations (a cluster each) both build, which is one
+    declaration applied twice (identical, low), nor a v1 and a v1beta1 copy, which
+    kustomize renders both of."""
+    flux = FLUX.replace("./overlays/staging", "./teams/cart").replace(
+        "targetNamespace: stage", "targetNamespace: cart"
+    )
+    copy = manifest("VirtualService", "cart", ROUTE)
+    beta = copy.replace("networking.istio.io/v1", "networking.istio.io/v1beta1")
+    layouts = {
+        "two clusters": {
+            "clusters/staging/flux.yaml": flux,
+            "clusters/prod/flux.yaml": flux.replace("name: staging", "name: prod"),
+            "teams/cart/vs.yaml": copy,
+        },
+        "two versions": {
+            "teams/cart/kustomization.yaml": "resources: [a.yaml, b.yaml]\n",
+            "teams/cart/a.yaml": copy,
+            "teams/cart/b.yaml": beta,
+        },
+    }
+    found = {}
+    for layout, files in layouts.items():
+        repo = make_repo(layout.replace(" ", "-"))
+        repo.git("remote", "add", "origin", "https://github.com/acme/gitops.git")
+        repo.commit(files)
+        result, doc = scan_json(
+            "--repo", repo.path, "--no-cluster", "--db", tmp_path / f"{layout}.db"
+        )
+        assert result.exit_code == 0, result.output
+        (finding,) = [f for f in doc["findings"] if f["rule"] == "MA104"]
+        found[layout] = finding["severity"], "refuses it" in finding["message"]
+    assert found == {"two clusters": ("low", False), "two versions": ("high", False)}
