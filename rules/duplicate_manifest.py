@@ -12,7 +12,7 @@ Rollouts and Canaries declared twice count too: a controller would flip between 
 Identical copies within one app (or among plain files) are graded low: the cluster gets
 the same object whichever applies, and the copy is only waiting to drift. Not in an app
 kustomize builds (a Flux Kustomization's folder, even without a kustomization): kustomize
-refuses an object declared twice, so none of the app's changes apply.
+refuses an object declared twice with one apiVersion, so none of the app's changes apply.
 
 Rationale: which declaration the cluster gets depends on apply order, so an edit to one
 copy may never take effect; Argo CD flags the app (RepeatedResourceWarning) and keeps
@@ -79,7 +79,14 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         where = [f"{m.path}:{m.line}" + (f" (app {m.app})" if m.app else "") for m in found]
         apps = sorted({m.app or "(plain files)" for m in found})
         identical = len(apps) == 1 and all(m.obj == found[0].obj for m in found)
-        refused = found[0].app in inventory.refuse_duplicates and len(apps) == 1
+        # Kustomize refuses two declarations of one id (apiVersion included) in one build;
+        # one file that two apps on one folder build is a single declaration.
+        refused = (
+            len(apps) == 1
+            and found[0].app in inventory.refuse_duplicates
+            and len({(m.path, m.line) for m in found}) > 1
+            and len({m.obj.get("apiVersion") for m in found}) == 1
+        )
         yield Problem(
             r,
             f"{r.key} is declared {len(found)} times"
