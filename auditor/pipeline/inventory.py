@@ -376,6 +376,15 @@ class _Joined:
     controller_declared: dict[ObjectKey, list[Manifest]]
 
 
+def _declare(found: list[Manifest], manifest: Manifest) -> None:
+    """Add a declaration, unless it is one already there: the same document, built the
+    same by two apps on one folder (a Flux Kustomization per cluster), is declared once."""
+    if not any(
+        m.path == manifest.path and m.line == manifest.line and m.obj == manifest.obj for m in found
+    ):
+        found.append(manifest)
+
+
 def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
     live_audited: dict[ObjectKey, dict[str, Any]] = {}
     context: dict[str, list[dict[str, Any]]] = {}
@@ -399,11 +408,11 @@ def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
             if key.kind in CONTROLLER_KINDS:
                 found, _ = controllers.get(str(key), (None, None))
                 controllers[str(key)] = (found, manifest)
-                controller_declared.setdefault(key, []).append(manifest)
+                _declare(controller_declared.setdefault(key, []), manifest)
             continue
         if live.namespaces and key.namespace not in live.namespaces:
             continue
-        declared.setdefault(key, []).append(manifest)
+        _declare(declared.setdefault(key, []), manifest)
     return _Joined(live_audited, context, declared, git_context, controllers, controller_declared)
 
 
