@@ -209,6 +209,27 @@ def test_a_snapshot_of_a_cluster_without_istio_objects_is_judged_like_the_cluste
     assert ("MA102", "VirtualService", "old/ghost") in findings_of(dumped)
 
 
+def test_a_snapshot_of_some_namespaces_limits_the_scan_to_them(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """`snapshot -n shop` holds nothing of namespace old: scanned without -n, its ghost
+    route must not read as not applied. The scan is limited to shop, as with -n shop."""
+    with Emulator(scenario.objects) as emu:
+        kube = _kube(emu, tmp_path)
+        result = run("snapshot", "--kubeconfig", kube, "-n", "shop", "-o", tmp_path / "s.yaml")
+        assert result.exit_code == 0, result.output
+        _, live = _live_scan(scenario, emu, tmp_path, "-n", "shop")
+    args = ("--repo", scenario.repo.path, "--cluster-dump", tmp_path / "s.yaml")
+    result, dumped = scan_json(*args, "--db", tmp_path / "b")
+    assert result.exit_code == 0, result.output
+    assert dumped["scan"]["namespaces"] == ["shop"]
+    assert findings_of(dumped) == findings_of(live)
+    assert not [f for f in findings_of(dumped) if f[2].split("/")[0] != "shop"]
+    result = run("scan", *args, "-n", "sandbox", "--db", tmp_path / "c")
+    assert result.exit_code == 2
+    assert "holds namespaces shop only (mesh-audit snapshot -n): -n sandbox" in result.stderr
+
+
 def test_snapshot_refuses_to_write_an_incomplete_dump(scenario: Scenario, tmp_path: Path) -> None:
     with Emulator(scenario.objects, failures={"virtualservices": 403}) as emu:
         result = run("snapshot", "--kubeconfig", _kube(emu, tmp_path), "-o", tmp_path / "s.yaml")

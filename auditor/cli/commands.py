@@ -469,10 +469,10 @@ def snapshot(
     objects = list(live.objects)
     as_json = output.endswith(".json")
     if output == "-":
-        write_dump(objects, sys.stdout, as_json)
+        write_dump(objects, sys.stdout, as_json, live.namespaces)
     else:
         with open(output, "w", encoding="utf-8") as fh:
-            write_dump(objects, fh, as_json)
+            write_dump(objects, fh, as_json, live.namespaces)
         click.echo(f"wrote {len(objects)} objects to {output}", err=True)
 
 

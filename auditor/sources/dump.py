@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,22 +65,33 @@ def _read(path: Path, deadline: Deadline) -> bytes:
 
 
 # On the List `mesh-audit snapshot` writes: the kinds it listed in full, so that a kind
-# with no object in the dump is known to have none (not taken as left out of the dump).
+# with no object in the dump is known to have none (not taken as left out of the dump),
+# and the namespaces it was limited to (`snapshot -n`), so that a scan of it is too.
 LISTED_ANNOTATION = "mesh-audit.io/listed-kinds"
+NAMESPACES_ANNOTATION = "mesh-audit.io/namespaces"
 
 
-def _listed(doc: Any) -> set[str]:
+def _annotation(doc: Any, name: str) -> set[str]:
+    """The comma-separated values of one annotation of the dump's List."""
     meta = doc.get("metadata") if isinstance(doc, dict) else None
     notes = meta.get("annotations") if isinstance(meta, dict) else None
-    value = notes.get(LISTED_ANNOTATION) if isinstance(notes, dict) else None
-    return set(value.split(",")) if isinstance(value, str) else set()
+    value = notes.get(name) if isinstance(notes, dict) else None
+    return {v for v in value.split(",") if v} if isinstance(value, str) else set()
 
 
-def load_objects(
-    path: Path, timeout: float | None = None
-) -> tuple[list[dict[str, Any]], str, frozenset[str]]:
-    """Every object in the dump, a digest of its bytes and the kinds it says it listed in
-    full; a malformed or foreign file is an InputError."""
+@dataclass(frozen=True)
+class Loaded:
+    """A dump's objects, a digest of its bytes, and what a snapshot says of itself."""
+
+    objects: list[dict[str, Any]]
+    digest: str
+    listed: frozenset[str] = frozenset()
+    # The namespaces a `snapshot -n` was limited to; empty: all of them.
+    namespaces: tuple[str, ...] = ()
+
+
+def load_objects(path: Path, timeout: float | None = None) -> Loaded:
+    """Every object in the dump; a malformed or foreign file is an InputError."""
     data = _read(path, Deadline(timeout))
     try:
         text = data.decode("utf-8")
@@ -92,13 +104,20 @@ def load_objects(
         raise InputError(f"{path}: empty cluster dump")
     objects: list[dict[str, Any]] = []
     listed: set[str] = set()
+    namespaces: set[str] = set()
     for doc in docs:
         for i, item in enumerate(_items(doc.data, f"{path}:{doc.line}")):
             if not is_k8s_object(item):
                 raise InputError(f"{path}:{doc.line}: item {i} is not a Kubernetes object")
             objects.append(item)
-        listed |= _listed(doc.data)
-    return objects, hashlib.sha256(data).hexdigest(), frozenset(listed)
+        listed |= _annotation(doc.data, LISTED_ANNOTATION)
+        namespaces |= _annotation(doc.data, NAMESPACES_ANNOTATION)
+    return Loaded(
+        objects,
+        hashlib.sha256(data).hexdigest(),
+        frozenset(listed),
+        tuple(sorted(namespaces)),
+    )
 
 
 # Every cluster has some of these (the default namespace, the `kubernetes` Service,
@@ -139,13 +158,26 @@ def _no_mesh(present: set[str]) -> dict[str, str]:
 def read_dump(
     path: Path, cluster: str | None, namespaces: tuple[str, ...], timeout: float | None = None
 ) -> LiveSnapshot:
-    """The dump's objects in scope, and the kinds it was made without."""
-    loaded, digest, listed = load_objects(path, timeout)
+    """The dump's objects in scope, and the kinds it was made without. A snapshot limited
+    to some namespaces limits the scan to them: the others' manifests are not judged."""
+    loaded = load_objects(path, timeout)
+    if loaded.namespaces:
+        outside = [n for n in namespaces if n not in loaded.namespaces]
+        if outside:
+            raise InputError(
+                f"{path} holds namespaces {', '.join(loaded.namespaces)} only "
+                f"(mesh-audit snapshot -n): -n {outside[0]} is not in it"
+            )
+        namespaces = namespaces or loaded.namespaces
     objects = tuple(
-        trim(obj) for obj in loaded if known_kind(obj) is not None and in_scope(obj, namespaces)
+        trim(obj)
+        for obj in loaded.objects
+        if known_kind(obj) is not None and in_scope(obj, namespaces)
     )
     # A kind the dump says it listed (a snapshot) is present even with no object of it.
-    present = {kind.kind for obj in loaded if (kind := known_kind(obj)) is not None} | listed
+    present = {
+        kind.kind for obj in loaded.objects if (kind := known_kind(obj)) is not None
+    } | loaded.listed
     return LiveSnapshot(
         cluster=cluster or path.stem,
         origin=f"dump:{path}",
@@ -153,19 +185,24 @@ def read_dump(
         unread=_no_mesh(present),
         undumped=_undumped(present),
         namespaces=namespaces,
-        digest=digest,
+        digest=loaded.digest,
     )
 
 
-def write_dump(objects: list[dict[str, Any]], out: Any, as_json: bool) -> None:
+def write_dump(
+    objects: list[dict[str, Any]], out: Any, as_json: bool, namespaces: tuple[str, ...] = ()
+) -> None:
     """Write objects as a v1 List, the shape `kubectl get -o yaml|json` prints, marked as
-    listing every kind mesh-audit reads (a snapshot with a kind unread is refused)."""
-    listed = {LISTED_ANNOTATION: ",".join(k.kind for k in KINDS)}
+    listing every kind mesh-audit reads (a snapshot with a kind unread is refused) and
+    with the namespaces it is limited to."""
+    notes = {LISTED_ANNOTATION: ",".join(k.kind for k in KINDS)}
+    if namespaces:
+        notes[NAMESPACES_ANNOTATION] = ",".join(namespaces)
     doc = {
         "apiVersion": "v1",
         "kind": "List",
         "items": objects,
-        "metadata": {"annotations": listed},
+        "metadata": {"annotations": notes},
     }
     if as_json:
         json.dump(doc, out, indent=2, sort_keys=False)
