@@ -97,8 +97,11 @@ class _Context:
         url = blob_url(scan.get("repo"), scan.get("commit"), row["source_path"], row["source_line"])
         return ("link", where, url) if url else ("code", where)
 
-    def context(self, cluster: str) -> str:
-        return self.scan(cluster).get("context") or cluster
+    def kubectl(self, cluster: str, namespace: str) -> str:
+        """kubectl for the cluster: with the kubeconfig context of its latest scan, or (a
+        dump scan names none; a cluster name is not a context) the reader's current one."""
+        context = self.scan(cluster).get("context")
+        return f"kubectl {f'--context {context} ' if context else ''}-n {namespace}"
 
 
 def _findings(ctx: _Context, rows: list[dict[str, Any]]) -> list[Block]:
@@ -158,7 +161,7 @@ def _to_waive(
 def _resource_blocks(ctx: _Context, rows: list[dict[str, Any]]) -> list[Block]:
     first = rows[0]
     kind, ns, name = first["kind"], first["namespace"], first["name"]
-    kubectl = f"kubectl --context {ctx.context(first['cluster'])} -n {ns}"
+    kubectl = ctx.kubectl(first["cluster"], ns)
     resource = f"{kind.lower()}.{ISTIO_GROUP} {name}"
     if first["source_path"]:
         author = f" by {first['source_author']}" if first.get("source_author") else ""

@@ -493,3 +493,17 @@ def test_a_checkout_with_autocrlf_keeps_the_blobs_as_they_were(tmp_path: Path) -
         ["git", "cat-file", "blob", "r:apps/routes.yaml"], cwd=repo.path, capture_output=True
     ).stdout
     assert blob == (docs[0] + "---\n" + docs[2]).encode()
+
+
+@pytest.mark.parametrize("rule", ["MA103", "spec-drift", "MA401", "MA405"])
+def test_rules_without_a_retirement_action_are_refused(tmp_path: Path, rule: str) -> None:
+    """Drift or a risky retry policy names a resource in use: retiring it would delete
+    live routing. Refused before anything is read or written."""
+    repo, db = _ghost_world(tmp_path)
+    before, head = db.read_bytes(), repo.git("rev-parse", "HEAD")
+    for command in (("plan",), ("apply", "--repo", repo.path, "--branch", "r")):
+        result = run("retire", *command, "--db", db, "--rules", f"MA102,{rule}")
+        assert result.exit_code == 2, result.output
+        assert "has no retirement action" in result.stderr
+    assert db.read_bytes() == before
+    _untouched(repo, head)

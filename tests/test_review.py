@@ -217,6 +217,15 @@ def test_ticket_links_to_the_manifest_line_on_the_web_host() -> None:
     assert (
         "kubectl --context prod-eu -n shop delete virtualservice.networking.istio.io cart" in body
     )
+    # A dump scan names no context, and a cluster name is not one: the reader's current.
+    dumped = {"prod": {**scans["prod"], "context": None}}
+    body = ticket_reports.markdown(
+        Ticket("k", "shop", "2026-11", ("prod",), (live_only,), (), False, scans=dumped),
+        {},
+        date(2026, 11, 20),
+    )
+    assert "kubectl -n shop delete virtualservice.networking.istio.io cart" in body
+    assert "--context" not in body
     assert (
         blob_url("https://gitlab.com/g/sub/r.git", "c1", "a b.yaml", 3)
         == "https://gitlab.com/g/sub/r/-/blob/c1/a%20b.yaml#L3"

@@ -173,7 +173,8 @@ retire_options = compose(
         "rule_list",
         default=",".join(retirement.DEFAULT_RULES),
         show_default=True,
-        help="Comma-separated rules whose findings mean the resource is dead.",
+        help="Comma-separated rules whose findings mean the resource is dead (only rules "
+        "with a retirement action: `mesh-audit rules`).",
     ),
     cluster_filter,
     lock_timeout_option,
@@ -188,6 +189,15 @@ def _retire_plan(
     if unknown:
         raise click.BadParameter(f"unknown rule {unknown[0]!r}", param_hint="--rules")
     rules = [ids[x.strip()] for x in rule_list.split(",") if x.strip()]
+    # A finding of drift or of a risky retry policy names a resource in use: retiring it
+    # would delete live routing.
+    kept = [r for r in rules if r not in retirement.DEFAULT_RULES]
+    if kept:
+        raise click.BadParameter(
+            f"{kept[0]} has no retirement action: its findings do not mean the resource is "
+            f"dead (choose from {', '.join(retirement.DEFAULT_RULES)})",
+            param_hint="--rules",
+        )
     return retirement.plan(
         db, rules, grace_days, clock.now(), tuple(dict.fromkeys(clusters)), lock_timeout
     )
