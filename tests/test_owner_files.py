@@ -141,3 +141,27 @@ def test_backstage_component_owns_objects_it_claims(tmp_path: Path) -> None:
     assert owners["cart"] == ("group:default/cart-team", "backstage")
     assert owners["pay"] == ("payments", "backstage")
     assert ("MA201", "other") in {(f["rule"], f["name"]) for f in doc["findings"]}
+
+
+def test_a_codeowners_file_without_owners_is_noted_and_a_valid_one_never(tmp_path: Path) -> None:
+    """Admiral's CODEOWNERS lists bare user names: no line names an owner, which the notes
+    say. A valid file is never called that, even on a --path scan of a folder it does not
+    cover."""
+    vs = manifest("VirtualService", "r", {"hosts": ["r"]}, namespace="a")
+    notes = {}
+    for name, codeowners in {"bare": "alice\nbob\n", "valid": "apps/b/ @acme/b\n"}.items():
+        repo = GitRepo(tmp_path / name)
+        repo.commit({"CODEOWNERS": codeowners, "apps/a/vs.yaml": vs, "apps/b/vs.yaml": vs})
+        for path in ((), ("--path", "apps/a")):
+            _, doc = scan_json(
+                "--repo", repo.path, "--no-cluster", *path, "--db", tmp_path / f"{name}.db"
+            )
+            notes[name, bool(path)] = any(
+                "CODEOWNERS names no owner" in n for n in doc["scan"]["notes"]
+            )
+    assert notes == {
+        ("bare", False): True,
+        ("bare", True): True,
+        ("valid", False): False,
+        ("valid", True): False,
+    }

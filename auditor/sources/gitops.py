@@ -205,9 +205,10 @@ def _build(
             owners[path] = names
         if prow and (named := prow.of(path)):
             prow_owners[path] = list(named)
-    if rules and owned and not owners:
+    # Judged on the file, not on the manifests: a --path scan may select none it covers.
+    if rules and not any(names for _, _, names, _, _ in rules.paths):
         found.notes.append(
-            "CODEOWNERS names no owner for any manifest: each line needs a pattern and an "
+            "CODEOWNERS names no owner on any line: each line needs a pattern and an "
             "owner (`apps/shop/ @acme/shop`)"
         )
     catalog = [
