@@ -88,9 +88,12 @@ def _rank(row: dict[str, Any]) -> int:
     return Severity(row["severity"]).rank
 
 
-def _counts(rows: Sequence[dict[str, Any]], key: str) -> str:
+def _counts(rows: Sequence[dict[str, Any]], key: str, most: int = 8) -> str:
+    """The `most` commonest values with their counts, and how many others there are."""
     counted = Counter(r[key] or NO_OWNER for r in rows)
-    return ", ".join(f"{name} {n}" for name, n in counted.most_common(8))
+    shown = ", ".join(f"{name} {n}" for name, n in counted.most_common(most))
+    others = len(counted) - most
+    return shown + (f", and {others} more" if others > 0 else "")
 
 
 def scan_summary(

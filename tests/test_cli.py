@@ -138,6 +138,21 @@ def test_demo_runs_and_shows_each_kind_of_finding(tmp_path: Path) -> None:
     assert doc["scan"]["complete"] and doc["scan"]["cluster"] == "demo"
     again = run("demo", "--dir", tmp_path / "demo")
     assert again.exit_code == 2 and "already exists" in again.stderr
+    # The summary names the 8 commonest rules and says how many more there are.
+    demo = tmp_path / "demo"
+    summary = run(
+        "scan",
+        "--repo",
+        demo / "gitops",
+        "--cluster-dump",
+        demo / "demo.yaml",
+        "--db",
+        tmp_path / "again.db",
+        "--format",
+        "table",
+    ).stdout
+    others = len(rules) - 8
+    assert f", and {others} more" in " ".join(summary.split())
 
 
 def test_the_program_as_a_process(scenario: Scenario) -> None:
