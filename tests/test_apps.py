@@ -365,6 +365,13 @@ def test_no_cluster_and_base_report_what_a_branch_adds(make_repo, tmp_path: Path
     assert result.exit_code == 1
     # attempts 10 x perTryTimeout 1s: too many retries, longer than the timeout, no budget.
     assert {f[0] for f in findings_of(doc)} == {"MA401", "MA403", "MA404"}
+    # The scan counts every finding; the output says which of them it lists.
+    assert doc["scan"]["base"] == {"ref": "base", "added": 3} and doc["scan"]["findings"] > 3
+    summary = run(
+        "scan", "--repo", repo.path, "--no-cluster", "--base", "base", "--db", db, "-o", "table"
+    )
+    assert "findings: 3 added since base (" in summary.stdout
+    assert f"of {doc['scan']['findings']} in all" in summary.stdout
     sarif = run(
         "scan",
         "--repo",

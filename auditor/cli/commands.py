@@ -77,8 +77,12 @@ def _exit_code(scan: dict[str, Any], rows: list[dict[str, Any]], fail_on: str) -
     return ExitCode.FINDINGS if failed else ExitCode.OK
 
 
-def _render_scan(scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
+def _render_scan(
+    scan: dict[str, Any], rows: list[dict[str, Any]], fmt: str, base: str | None = None
+) -> None:
     scan_doc = json_report.scan(scan)
+    if base is not None:  # the listed findings are those the ref adds, not all it has
+        scan_doc["base"] = {"ref": base, "added": len(rows)}
     if fmt == "sarif":
         json_report.write(sarif.document(sort_rows(rows), CATALOG, version(), scan_doc), sys.stdout)
     elif fmt in DATA_FORMATS:
@@ -131,7 +135,7 @@ def _scan(
                 metrics.push(pushgateway, req.live.cluster_name or "", failed)
         raise
     text = metrics.render(outcome.scan["cluster"], outcome.scan, outcome.findings)
-    _render_scan(outcome.scan, outcome.findings, output_format(fmt))
+    _render_scan(outcome.scan, outcome.findings, output_format(fmt), outcome.base)
     if pushgateway:
         metrics.push(pushgateway, outcome.scan["cluster"], text)
     code = _exit_code(outcome.scan, outcome.findings, fail_on)

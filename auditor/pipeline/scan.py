@@ -65,6 +65,8 @@ class ScanOutcome:
     # What the findings were drawn from (it also holds the live objects and manifests):
     # kept referenced until the program ends, so nothing is freed object by object.
     inventory: Inventory
+    # `--base`: the ref compared with; `findings` are then only those the scanned ref adds.
+    base: str | None = None
 
 
 def read_live(src: LiveSource, advance: Advance) -> LiveSnapshot:
@@ -187,7 +189,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
     )
     if added is not None:
         rows = [r for r in rows if r["fingerprint"] in added]
-    return ScanOutcome(scan_row, rows, inventory)
+    return ScanOutcome(scan_row, rows, inventory, req.base)
 
 
 def _added(
