@@ -43,7 +43,8 @@ def _where(row: dict[str, Any]) -> str:
 def findings(console: Console, rows: Sequence[dict[str, Any]], wide: bool = False) -> None:
     """Findings by owner, then one block per resource (a resource with six problems is one
     block). Identifiers (resources, rules, paths) are never cut or broken: messages wrap;
-    `wide` adds the location of each finding, its owner source and its cluster."""
+    `wide` adds, under each message, the rule's name, the finding's location and its
+    cluster (a line of their own, so 80 columns still leave the message room)."""
     if not rows:
         console.print("[green]No findings.[/green]")
         return
@@ -65,22 +66,16 @@ def findings(console: Console, rows: Sequence[dict[str, Any]], wide: bool = Fals
             console.print(head, overflow="ignore", crop=False)
             table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 2))
             table.add_column(no_wrap=True, min_width=8)
-            table.add_column(no_wrap=True, min_width=34 if wide else 5)
+            table.add_column(no_wrap=True, min_width=5)
             table.add_column(ratio=1, overflow="fold")
             table.add_column(no_wrap=True)
-            if wide:
-                table.add_column(no_wrap=True)
             for r in found:
-                message = r["message"].removeprefix(f"{resource} ")
-                cells = [
-                    f"[{_STYLE[r['severity']]}]{r['severity']}[/]",
-                    r["rule"] if not wide else f"{r['rule']} {r['rule_name']}",
-                    escape(message),
-                    _status(r),
-                ]
+                message = escape(r["message"].removeprefix(f"{resource} "))
                 if wide:
-                    cells.append(f"[dim]{escape(_where(r))} {r['cluster']}[/]")
-                table.add_row(*cells)
+                    message += f"\n[dim]{r['rule_name']}  {escape(_where(r))}  {r['cluster']}[/]"
+                table.add_row(
+                    f"[{_STYLE[r['severity']]}]{r['severity']}[/]", r["rule"], message, _status(r)
+                )
             console.print(table)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Scenario, run
@@ -73,3 +74,23 @@ def test_metrics_file(scenario: Scenario, tmp_path: Path) -> None:
     families = {f.name: f for f in text_string_to_metric_families(prom.read_text())}
     assert families["mesh_audit_scan_success"].samples[0].value == 0
     assert families["mesh_audit_scan_success"].samples[0].labels == {"cluster": "prod"}
+
+
+@pytest.mark.parametrize("columns", [80, 120, 160])
+def test_wide_output_keeps_the_message_readable(
+    scenario: Scenario, columns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-o wide` adds each finding's rule name, location and cluster on a line of their own:
+    every message stays whole at 80 columns too, and no line is longer than the terminal."""
+    scan_doc = json.loads(run("scan", *scenario.args, "--format", "json").stdout)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = run("findings", "--db", scenario.db, "-o", "wide").stdout
+    assert max(len(line) for line in out.splitlines()) <= columns
+    words = out.split()
+    for f in scan_doc["findings"]:
+        message = f["message"].removeprefix(f"{f['kind']} {f['namespace']}/{f['name']} ")
+        # Wrapped beside the status column: each word whole, in order.
+        rest = iter(words)
+        assert all(word in rest for word in message.split()), (columns, message)
+        assert f["rule_name"] in words
+    assert any(w.startswith("apps/shop/routes.yaml:") for w in words)
