@@ -70,7 +70,7 @@ def _check_option(where: str, value: Any, option: Option) -> Any:
     if not option.accepts(value):
         raise InputError(f"{where}: expected {option.type_name}, got {value!r}")
     if option.kind in (int, float) and not option.in_bounds(value):
-        raise InputError(f"{where}: expected {option.type_name}, got {value!r} ({option.bounds})")
+        raise InputError(f"{where}: expected {option.type_name} {option.bounds}, got {value!r}")
     return value
 
 
@@ -125,8 +125,18 @@ def _waivers(raw: Any, rule_ids: dict[str, str], where: str) -> tuple[Waiver, ..
 
 
 def parse_config(data: Any, catalog: Iterable[Rule], source: str | None) -> Config:
-    where = source or "config"
-    catalog = tuple(catalog)
+    """The validated config; an error names the file, then the key's path in it
+    (`team.yaml: rules.MA103.max-differences: expected int >= 0, got -5`)."""
+    try:
+        return _parse(data, tuple(catalog), source)
+    except InputError as exc:
+        # Key paths start empty inside _parse (".rules.MA103"; ": ..." at the top level).
+        text = str(exc).removeprefix(".").removeprefix(": ")
+        raise InputError(f"{source or 'config'}: {text}") from None
+
+
+def _parse(data: Any, catalog: tuple[Rule, ...], source: str | None) -> Config:
+    where = ""
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -62,7 +62,7 @@ def test_unreadable_kinds_silence_cross_reference_rules() -> None:
     [
         ({"max-attempts": 2.5}, "MA401.max-attempts: expected int, got 2.5"),
         ({"max-attempts": True}, "MA401.max-attempts: expected int, got True"),
-        ({"max-attempts": -1}, "MA401.max-attempts: expected int, got -1 (>= 0)"),
+        ({"max-attempts": -1}, "MA401.max-attempts: expected int >= 0, got -1"),
         ({"words": ["tmp", 1]}, "MA307.words: expected list of strings, got ['tmp', 1]"),
     ],
 )
@@ -70,7 +70,7 @@ def test_options_are_checked_against_their_declaration(settings: dict, message: 
     rule = "MA307" if "words" in settings else "MA401"
     with pytest.raises(InputError) as info:
         parse_config({"rules": {rule: settings}}, CATALOG, "c.yaml")
-    assert str(info.value) == f"c.yaml.rules.{message}"
+    assert str(info.value) == f"c.yaml: rules.{message}"
 
 
 def test_option_bounds_and_float_options() -> None:

@@ -275,7 +275,7 @@ def read_repo(
     rel_paths = tuple(p.strip("/") for p in paths if p.strip("/") not in ("", "."))
     config_text, config_source = _config(commit, config)
     declared = tuple(
-        config_apps(_apps_section(config_text, config_source), f"{config_source}.apps")
+        config_apps(_apps_section(config_text, config_source), f"{config_source}: apps")
     )
     remotes = _remotes(repo, spec)
     tools = tools_signature()
