@@ -114,6 +114,11 @@ def test_findings_lists_active_with_filters(
     both = run("findings", "--db", db, "--severity", "low", "--min-severity", "high")
     assert both.exit_code == 2
     assert {f["kind"] for f in listed("--kind", "DestinationRule")} == {"DestinationRule"}
+    # As kubectl takes them: any case, plural, short name.
+    for alias in ("destinationrule", "destinationrules", "dr", "DESTINATIONRULE"):
+        assert listed("--kind", alias) == listed("--kind", "DestinationRule"), alias
+    unknown = run("findings", "--db", db, "--kind", "Sidecar")
+    assert unknown.exit_code == 2 and "unknown kind 'Sidecar'" in unknown.stderr
     assert listed("-n", "elsewhere") == []
     bad = run("findings", "--db", db, "--rule", "MA999")
     assert bad.exit_code == 2 and "unknown rule 'MA999'" in bad.stderr

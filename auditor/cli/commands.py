@@ -25,6 +25,7 @@ from auditor.cli.options import (
     format_option,
     hard_exit,
     is_console_script,
+    kind_names,
     lock_timeout_option,
     namespaces_option_value,
     output_format,
@@ -305,7 +306,11 @@ def _rule_ids(_ctx: click.Context, _param: click.Parameter, refs: tuple[str, ...
     help="Only findings of at least this severity.",
 )
 @click.option(
-    "--kind", "kinds", multiple=True, help="Only this kind, e.g. VirtualService (repeatable)."
+    "--kind",
+    "kinds",
+    multiple=True,
+    callback=kind_names,
+    help="Only this kind, as kubectl names it: VirtualService, virtualservices, vs (repeatable).",
 )
 @format_option
 @debug_option

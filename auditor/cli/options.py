@@ -266,6 +266,22 @@ def namespaces_option_value(namespaces: tuple[str, ...], all_namespaces: bool) -
     return tuple(dict.fromkeys(namespaces))
 
 
+def kind_names(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Kinds as kubectl takes them (any case, plural, short name), as findings name them."""
+    from auditor.mesh.kinds import BY_ALIAS
+
+    found = []
+    for value in values:
+        kind = BY_ALIAS.get(value.lower())
+        if kind is None:
+            known = ", ".join(dict.fromkeys(k.kind for k in BY_ALIAS.values()))
+            raise click.BadParameter(f"unknown kind {value!r} (one of {known})")
+        found.append(kind.kind)
+    return tuple(found)
+
+
 def month_value(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
         raise click.BadParameter(f"expected YYYY-MM, got {value!r}")

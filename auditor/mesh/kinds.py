@@ -22,6 +22,8 @@ class Kind:
     version: str = "v1"
     # Read only when the cluster serves it (a progressive-delivery controller's CRD).
     optional: bool = False
+    # kubectl's short name (`kubectl get vs`).
+    short: str = ""
 
     @property
     def audited(self) -> bool:
@@ -30,18 +32,20 @@ class Kind:
 
 
 KINDS = (
-    Kind("VirtualService", ISTIO_GROUP, "virtualservices"),
-    Kind("DestinationRule", ISTIO_GROUP, "destinationrules"),
-    Kind("ServiceEntry", ISTIO_GROUP, "serviceentries"),
-    Kind("Gateway", ISTIO_GROUP, "gateways"),
-    Kind("Service", "", "services"),
-    Kind("Pod", "", "pods"),
-    Kind("Namespace", "", "namespaces", namespaced=False),
+    Kind("VirtualService", ISTIO_GROUP, "virtualservices", short="vs"),
+    Kind("DestinationRule", ISTIO_GROUP, "destinationrules", short="dr"),
+    Kind("ServiceEntry", ISTIO_GROUP, "serviceentries", short="se"),
+    Kind("Gateway", ISTIO_GROUP, "gateways", short="gw"),
+    Kind("Service", "", "services", short="svc"),
+    Kind("Pod", "", "pods", short="po"),
+    Kind("Namespace", "", "namespaces", namespaced=False, short="ns"),
     # Progressive-delivery controllers that manage routes on purpose (auditor/mesh/controllers.py).
-    Kind("Rollout", "argoproj.io", "rollouts", version="v1alpha1", optional=True),
+    Kind("Rollout", "argoproj.io", "rollouts", version="v1alpha1", optional=True, short="ro"),
     Kind("Canary", "flagger.app", "canaries", version="v1beta1", optional=True),
 )
 BY_NAME = {k.kind: k for k in KINDS}
+# What kubectl accepts for a kind: its name in any case, its plural, its short name.
+BY_ALIAS = {alias: k for k in KINDS for alias in (k.kind.lower(), k.plural, k.short) if alias}
 AUDITED = tuple(k for k in KINDS if k.audited)
 # Kinds read from the repo to find and render apps (GitOps controllers and their inputs).
 APP_KINDS = frozenset(
