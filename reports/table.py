@@ -191,7 +191,10 @@ def rules(console: Console, catalog: Sequence[Any], detailed: bool) -> None:
 
 def tickets(console: Console, docs: Sequence[dict[str, Any]], dry_run: bool) -> None:
     if not docs:
-        console.print("No open findings need a ticket.")
+        console.print(
+            "No ticket to make or update: no active finding, or each is in this period's "
+            "ticket of its owner and none changed."
+        )
         return
     out = Table(
         title="tickets (dry run: nothing written)" if dry_run else "tickets", title_justify="left"
