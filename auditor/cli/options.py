@@ -72,6 +72,20 @@ class AuditGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """The group's own options are parsed here, before `invoke`: `--help` or
+        `--version` into a closed pipe."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _output_cut_short()
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with signals.handled():
@@ -91,11 +105,7 @@ class AuditGroup(click.Group):
         if isinstance(exc, BrokenPipeError):
             if not _stdout_closed():  # a child process (git) went away, not our reader
                 self._fail(ctx, f"a git child process ended unexpectedly: {exc}", ExitCode.SOURCE)
-            # Findings already stored; only the output was cut short. Nothing more may be
-            # written to stdout (the interpreter's own flush at exit would fail again).
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            ctx.exit(_BROKEN_PIPE)
+            _output_cut_short()
         if debugging(ctx) or not isinstance(exc, Exception):
             raise exc
         self._fail(
@@ -111,6 +121,15 @@ class AuditGroup(click.Group):
         signals.reported.set()
         click.echo(f"mesh-audit: error: {message}", err=True)
         ctx.exit(code)
+
+
+def _output_cut_short() -> NoReturn:
+    """Exit 141: the reader of stdout went away. Whatever the command stored stays stored;
+    only its output was cut short. Nothing more may be written to stdout (the interpreter's
+    own flush at exit would fail again)."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise click.exceptions.Exit(_BROKEN_PIPE)
 
 
 def _stdout_closed() -> bool:
