@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections import Counter
 from collections.abc import Sequence
 from itertools import groupby
-from typing import Any
+from typing import Any, NoReturn
 
-from rich.console import Console
+from rich import console as rich_console
 from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
@@ -23,6 +25,16 @@ _STYLE = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
+
+
+class Console(rich_console.Console):
+    """rich's console, except that a closed stdout is left to the command's error handling
+    (exit 141, as for JSON) instead of rich ending the process with exit 1, the code that
+    means findings at --fail-on."""
+
+    def on_broken_pipe(self) -> NoReturn:
+        self.quiet = True  # nothing more is written, not even when the console is flushed
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
 
 def _status(row: dict[str, Any]) -> str:

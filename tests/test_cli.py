@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from auditor.cli.commands import cli
 from conftest import Scenario, findings_of, run, scan_json
 from rules import CATALOG
 
@@ -80,11 +83,150 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "Traceback" in result.stderr
 
 
-def test_usage_errors_exit_2(stored: Scenario) -> None:
-    assert run("scan", "--format", "xml").exit_code == 2
-    both = run("scan", "-n", "a", "-A", "--cluster-dump", stored.dump)
-    assert both.exit_code == 2 and "cannot be combined" in both.stderr
-    assert run("scan", "--cluster-dump", stored.dump, "--context", "x").exit_code == 2
+def _case(name: str, args: str, message: str, env: str = "") -> Any:
+    """A command line (SCAN: the scenario's scan arguments, DB: its --db) and the start of
+    its error line."""
+    return pytest.param(args.split(), message, env, id=name)
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "env"),
+    [
+        _case(
+            "findings --rule",
+            "findings DB --rule MA999",
+            "invalid value for '--rule': unknown rule 'MA999'",
+        ),
+        _case(
+            "scan --lock-timeout",
+            "scan SCAN --lock-timeout -1",
+            "invalid value for '--lock-timeout': -1.0 is not in the range x>=0",
+        ),
+        _case(
+            "tickets --lock-timeout",
+            "tickets DB --out OUT --lock-timeout -1",
+            "invalid value for '--lock-timeout': -1.0",
+        ),
+        _case(
+            "retire plan --lock-timeout",
+            "retire plan DB --lock-timeout -1",
+            "invalid value for '--lock-timeout': -1.0",
+        ),
+        _case(
+            "MESH_AUDIT_LOCK_TIMEOUT",
+            "scan SCAN",
+            "invalid value for environment variable MESH_AUDIT_LOCK_TIMEOUT: -1.0 is not in",
+            env="-1",
+        ),
+        _case(
+            "--base with a cluster",
+            "scan SCAN --base HEAD",
+            "--base compares two refs of the repo: use it with --no-cluster (see 'mesh-audit scan --help')",
+        ),
+        _case(
+            "-A with -n",
+            "scan SCAN -A -n shop",
+            "-n/--namespace and -A/--all-namespaces cannot be combined (see 'mesh-audit scan --help')",
+        ),
+        _case(
+            "--severity with --min-severity",
+            "findings DB --severity high --min-severity low",
+            "--severity and --min-severity cannot be combined (see 'mesh-audit findings --help')",
+        ),
+        _case(
+            "retire plan --rules",
+            "retire plan DB --rules MA999",
+            "invalid value for --rules: unknown rule 'MA999'",
+        ),
+        _case(
+            "--cluster-dump with --context",
+            "scan SCAN --context x",
+            "--cluster-dump cannot be combined with --context",
+        ),
+        _case(
+            "unknown format",
+            "scan SCAN --format xml",
+            "invalid value for '-o' / '--format': 'xml' is not one of 'table'",
+        ),
+        _case(
+            "unknown option",
+            "scan SCAN --fial-on low",
+            "no such option '--fial-on'. Did you mean '--fail-on'? (see 'mesh-audit scan --help')",
+        ),
+        _case(
+            "unknown option of the program",
+            "--bogus scan",
+            "no such option '--bogus' (see 'mesh-audit --help')",
+        ),
+        _case(
+            "unknown command",
+            "scna SCAN",
+            "no such command 'scna'. Did you mean 'scan'? (see 'mesh-audit --help')",
+        ),
+        _case(
+            "unknown retire command",
+            "retire plna DB",
+            "no such command 'plna'. Did you mean 'plan'? (see 'mesh-audit retire --help')",
+        ),
+        _case(
+            "with --debug",
+            "--debug findings DB --rule MA999",
+            "invalid value for '--rule': unknown rule 'MA999'",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    stored: Scenario, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str, env: str
+) -> None:
+    """click's usage errors in the documented format, not its usage, hint and error lines;
+    a value from the environment names the variable, not an option nobody typed."""
+    if env:
+        monkeypatch.setenv("MESH_AUDIT_LOCK_TIMEOUT", env)
+    out = stored.db.parent / "tickets"
+    parts = {"SCAN": stored.args, "DB": ("--db", stored.db), "OUT": (out,)}
+    line = [str(part) for arg in args for part in parts.get(arg, (arg,))]
+    before = stored.db.read_bytes()
+    result = CliRunner().invoke(cli, line, prog_name="mesh-audit")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"mesh-audit: error: {message}")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Usage:" not in result.output and "Traceback" not in result.output
+    assert result.stdout == ""
+    assert stored.db.read_bytes() == before
+    assert not out.exists()
+
+
+def test_a_usage_error_of_the_program_is_one_line_as_a_process(tmp_path: Path) -> None:
+    """The installed program (not only click's test runner): one line, exit 2."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "--debug",
+            "findings",
+            "--db",
+            tmp_path / "x.db",
+            "--rule",
+            "MA999",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "mesh-audit: error: invalid value for '--rule': unknown rule 'MA999' "
+        "(see `mesh-audit rules`)\n"
+    )
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_help_is_as_click_shows_it() -> None:
+    """Help asked for, or a group without its command, is click's help, not an error line."""
+    assert run("scan", "--help").stdout.startswith("Usage: cli scan [OPTIONS]")
+    bare = run("retire")
+    assert bare.exit_code == 2 and bare.stderr.startswith("Usage: cli retire")
+    assert "Commands:" in bare.stderr and "mesh-audit: error" not in bare.stderr
 
 
 def test_findings_filters(stored: Scenario) -> None:

@@ -1,5 +1,6 @@
 """Interrupts, with real processes: Ctrl-C on the process group and SIGTERM print one
-line and leave no worker or git child behind; a closed stdout is exit 141, not 1.
+line and leave no worker or git child behind; a closed stdout is exit 141, not 1, in
+every format.
 
 Signals are sent at a synchronization point, never after a sleep: the parse work is all
 submitted to the workers, which wait at a gate the test opens only once the signal is sent.
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -124,21 +127,64 @@ def test_a_signal_during_a_parallel_parse_is_one_line_and_leaves_nothing(
     assert not (tmp_path / "db").exists()
 
 
-def test_a_closed_stdout_is_141_not_findings(scenario: Scenario, tmp_path: Path) -> None:
+def _closed_stdout(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run mesh-audit with stdout a pipe whose reader is gone before anything is written,
+    as after `| head -1` (deterministic: no race with the pipe's buffer)."""
     read, write = os.pipe()
-    os.close(read)  # the reader is gone before anything is written, as after `| head`
-    proc = subprocess.run(
-        [BIN, "scan", *map(str, scenario.args), "--format", "json", "--fail-on", "low"],
-        env=_env(tmp_path),
-        stdout=write,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    os.close(write)
+    os.close(read)
+    try:
+        return subprocess.run(
+            [BIN, *args], env=_env(tmp_path), stdout=write, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write)
+
+
+def _scans(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        count: int = conn.execute("SELECT count(*) FROM scans").fetchone()[0]
+        return count
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "wide"])
+def test_a_closed_stdout_is_141_not_findings(scenario: Scenario, tmp_path: Path, fmt: str) -> None:
+    """The table formats too: rich would end the process with 1, which means findings."""
+    args = ["scan", *map(str, scenario.args), "--format", fmt, "--fail-on", "low"]
+    proc = _closed_stdout(args, tmp_path)
     assert proc.returncode == 141, proc.stderr
     assert proc.stderr == ""
-    assert scenario.db.exists()  # the scan itself was stored
+    assert _scans(scenario.db) == 1  # the scan itself was stored
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["findings", "--format", "table"],
+        ["findings", "--format", "wide"],
+        ["findings", "--format", "json"],
+        ["--debug", "findings", "--format", "table"],
+    ],
+)
+def test_a_closed_stdout_is_141_when_listing_findings(
+    scenario: Scenario, tmp_path: Path, args: list[str]
+) -> None:
+    assert (
+        subprocess.run([BIN, "scan", *map(str, scenario.args)], env=_env(tmp_path)).returncode == 0
+    )
+    before = scenario.db.read_bytes()
+    proc = _closed_stdout([*args, "--db", str(scenario.db)], tmp_path)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == ""
+    assert scenario.db.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["scan", "--help"], ["rules", "--format", "table"]]
+)
+def test_a_closed_stdout_is_141_for_help_and_listings(tmp_path: Path, args: list[str]) -> None:
+    """`--help` and `--version` of the program itself are parsed before any command runs."""
+    proc = _closed_stdout(args, tmp_path)
+    assert (proc.returncode, proc.stderr) == (141, "")
 
 
 def test_a_repo_owned_by_another_user_says_so(tmp_path: Path) -> None:

@@ -10,11 +10,12 @@ import re
 import select
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 from click.shell_completion import CompletionItem
 
 from auditor.cli import signals
@@ -72,9 +73,24 @@ class AuditGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """The group's own options are parsed here, before `invoke`: `mesh-audit --bogus`,
+        and `--help` or `--version` into a closed pipe."""
+        try:
+            with _one_line_usage_errors():
+                return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _output_cut_short()
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with signals.handled():
+            with signals.handled(), _one_line_usage_errors():
                 return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
@@ -91,11 +107,7 @@ class AuditGroup(click.Group):
         if isinstance(exc, BrokenPipeError):
             if not _stdout_closed():  # a child process (git) went away, not our reader
                 self._fail(ctx, f"a git child process ended unexpectedly: {exc}", ExitCode.SOURCE)
-            # Findings already stored; only the output was cut short. Nothing more may be
-            # written to stdout (the interpreter's own flush at exit would fail again).
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            ctx.exit(_BROKEN_PIPE)
+            _output_cut_short()
         if debugging(ctx) or not isinstance(exc, Exception):
             raise exc
         self._fail(
@@ -111,6 +123,57 @@ class AuditGroup(click.Group):
         signals.reported.set()
         click.echo(f"mesh-audit: error: {message}", err=True)
         ctx.exit(code)
+
+
+def _output_cut_short() -> NoReturn:
+    """Exit 141: the reader of stdout went away. Whatever the command stored stays stored;
+    only its output was cut short. Nothing more may be written to stdout (the interpreter's
+    own flush at exit would fail again)."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise click.exceptions.Exit(_BROKEN_PIPE)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    """click's usage errors (a bad option or value, options that cannot be combined) as the
+    documented one line and exit 2, instead of click's usage, hint and error lines. A group
+    run without a command still shows its help."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.ClickException as exc:
+        signals.reported.set()
+        click.echo(f"mesh-audit: error: {_usage_message(exc)}", err=True)
+        raise click.exceptions.Exit(ExitCode.USAGE) from None
+
+
+def _usage_message(exc: click.ClickException) -> str:
+    """click's message as one clause, like the other errors (`invalid value for '--rule':
+    unknown rule 'MA999'`). A value from the environment names its variable, not the option
+    nobody typed. A mistake in the command line's shape (an unknown option or command,
+    options that cannot be combined) points to the command's help; a bad value says what
+    is wrong with it already."""
+    if isinstance(exc, click.BadParameter) and (variable := _environment_variable(exc)):
+        exc.param_hint = f"environment variable {variable}"
+    message = " ".join(exc.format_message().split()).removesuffix(".")
+    if message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    if isinstance(exc, click.UsageError) and not isinstance(exc, click.BadParameter) and exc.ctx:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return message
+
+
+def _environment_variable(exc: click.BadParameter) -> str | None:
+    """The environment variable a bad value came from, if it came from one."""
+    ctx, param = exc.ctx, exc.param
+    if ctx is None or param is None or param.name is None:
+        return None
+    if ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
+        return None
+    names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+    return next((name for name in names if os.environ.get(name)), None)
 
 
 def _stdout_closed() -> bool:
