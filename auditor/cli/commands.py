@@ -14,6 +14,7 @@ import click
 from auditor import store, version
 from auditor.cli import signals
 from auditor.cli.options import (
+    BROKEN_PIPE,
     CONSOLE_SCRIPT,
     DATA_FORMATS,
     FORMATS,
@@ -518,4 +519,4 @@ def main() -> None:
     except BrokenPipeError:
         # The reader went away (`mesh-audit ... | head`): exit quietly like other CLIs.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        sys.exit(BROKEN_PIPE)

@@ -27,7 +27,7 @@ FORMATS = ("table", "wide", "json", "yaml")
 # Formats for programs (the same document either way); the others are for people.
 DATA_FORMATS = ("json", "yaml")
 # The reader of stdout went away (`| head`): as a process killed by SIGPIPE (128 + 13).
-_BROKEN_PIPE = 141
+BROKEN_PIPE = 141
 _INTERNAL = 4
 
 
@@ -131,7 +131,7 @@ def _output_cut_short() -> NoReturn:
     own flush at exit would fail again)."""
     with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    raise click.exceptions.Exit(_BROKEN_PIPE)
+    raise click.exceptions.Exit(BROKEN_PIPE)
 
 
 @contextlib.contextmanager
