@@ -108,6 +108,21 @@ def test_a_wider_path_resolves_what_a_narrower_one_saw(scenario: Scenario) -> No
     assert apps["scan"]["resolved"] == 1 and _stored(scenario.db)[DRIFT] == "resolved"
 
 
+def test_a_scheduled_path_scan_resolves_what_it_saw_whatever_scans_came_since(
+    scenario: Scenario,
+) -> None:
+    """The cron always scans `--path apps/shop`; an engineer's wider ad-hoc scan saw the drift
+    last. Once it is fixed, the cron's next run resolves it: it saw it before."""
+    scan_json(*scenario.args, "--path", "apps/shop")
+    _, wide = scan_json(*scenario.args, "--path", "apps")
+    assert DRIFT in {
+        (f["rule"], f["kind"], f"{f['namespace']}/{f['name']}") for f in wide["findings"]
+    }
+    _fix_cart_drift(scenario)
+    _, cron = scan_json(*scenario.args, "--path", "apps/shop")
+    assert cron["scan"]["resolved"] == 1 and _stored(scenario.db)[DRIFT] == "resolved"
+
+
 def test_the_demo_path_scan_resolves_nothing_outside_it(tmp_path: Path) -> None:
     """The newcomer's report: `--path apps/checkout` after the demo's full scan resolved the
     legacy findings (MA102, MA303, ...) and the next full scan reopened them."""
