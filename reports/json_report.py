@@ -41,7 +41,7 @@ def finding(row: dict[str, Any], with_resolved: bool = False) -> dict[str, Any]:
 
 def scan(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
-    for key in ("namespaces", "partial_reasons", "notes", "rules", "apps"):
+    for key in ("namespaces", "paths", "partial_reasons", "notes", "rules", "apps"):
         out[key] = json.loads(out.get(key) or "[]")
     out["complete"] = bool(out["complete"])
     return out

@@ -35,7 +35,7 @@ def test_schema_is_migrated_once(scenario: Scenario) -> None:
     assert {"scans", "findings", "sightings", "_sqlite_migrations"} <= set(tables)
     names = [r[2] for r in tables["_sqlite_migrations"]]
     assert names[:3] == ["m001_initial", "m002_waivers", "m003_lifecycle"]
-    expected = {"m004_store_safety", "m005_review", "m006_apps"}
+    expected = {"m004_store_safety", "m005_review", "m006_apps", "m007_scan_paths"}
     assert expected <= set(names) and len(names) == len(set(names))
     assert len(tables["scans"]) == 2 and len(tables["sightings"]) == 12
 

@@ -169,6 +169,7 @@ def _run_scan(req: ScanRequest, catalog: Sequence[Rule], advance: Advance) -> Sc
         context=live.context,
         origin=live.origin,
         namespaces=live.namespaces,
+        paths=git.paths,
         repo=git.repo,
         ref=git.ref,
         commit=git.commit,

@@ -47,6 +47,8 @@ class GitSnapshot:
     ref: str
     commit: str
     manifests: tuple[Manifest, ...]
+    # The --path folders read, as repo paths; () is the whole repo.
+    paths: tuple[str, ...] = ()
     errors: tuple[ParseError, ...] = ()
     # Manifest path -> its owners in the repo's CODEOWNERS (last matching pattern wins).
     codeowners: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -321,6 +323,7 @@ def read_repo(
         ref=ref or "HEAD",
         commit=commit.hexsha,
         manifests=manifests,
+        paths=rel_paths,
         errors=tuple(ParseError(*e) for e in snap["errors"]),
         codeowners={path: tuple(names) for path, names in snap["codeowners"].items()},
         owners_files={path: tuple(names) for path, names in snap["owners_files"].items()},

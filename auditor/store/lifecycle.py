@@ -9,9 +9,10 @@
     retired     open again (reopened)
 
 `tickets` moves open -> ticketed (compare-and-set, queries.record_tickets); `retire apply`
-marks the retire branch. Only the rules that judged a scan resolve, only in its scope
-(its cluster, its namespaces), and a partial scan resolves nothing. Every change is a
-`finding_events` row.
+marks the retire branch. A scan resolves only what it could have seen again: findings of
+the rules that judged it, in its cluster and namespaces, and for a `--path` scan only
+those that a scan of the same folders (or of folders inside them) saw. A partial scan
+resolves nothing. Every change is a `finding_events` row.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlite_utils import Database
@@ -48,10 +49,21 @@ class ScanRecord:
     rules: tuple[str, ...]
     resources: int
     apps: tuple[dict[str, Any], ...] = ()
+    # The --path folders the repo was read in; () is the whole repo.
+    paths: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
         return not self.partial_reasons
+
+    def reads_all_of(self, paths: Sequence[str]) -> bool:
+        """Did this scan read everything that a scan of the repo folders `paths` (none: the
+        whole repo) read? Yes when it read the whole repo, or each of those folders lies in
+        one of its own `--path`s."""
+        return not self.paths or (
+            bool(paths)
+            and all(any(PurePosixPath(s).is_relative_to(p) for p in self.paths) for s in paths)
+        )
 
 
 def _row(f: Finding, scan_id: int, now: str) -> dict[str, Any]:
@@ -124,6 +136,7 @@ def _record(
         "context": scan.context,
         "origin": scan.origin,
         "namespaces": json.dumps(list(scan.namespaces)),
+        "paths": json.dumps(list(scan.paths)),
         "repo": scan.repo,
         "ref": scan.ref,
         "commit": scan.commit,
@@ -199,7 +212,12 @@ def _resolve(
     db: Database, scan: ScanRecord, scan_id: int, seen: set[str], now: str
 ) -> list[dict[str, Any]]:
     """Active findings of the rules that ran, in the scanned scope, not seen again: resolved,
-    or retired when `mesh-audit retire` removed their resource. Returns the events."""
+    or retired when `mesh-audit retire` removed their resource. Returns the events.
+
+    A `--path` scan's scope is the findings that a scan reading nothing outside its folders
+    saw (`ScanRecord.reads_all_of`): another folder may hold what a finding depends on (its
+    resource, a duplicate, a host), so a narrower scan not seeing it proves nothing. Scans
+    stored before `scans.paths` existed (NULL) read the whole repo."""
     rules = list(scan.rules)
     active = [s.value for s in ACTIVE]
     sql = (
@@ -207,8 +225,24 @@ def _resolve(
         f"AND status IN ({', '.join('?' * len(active))}) "
         f"AND rule IN ({', '.join('?' * len(rules))})"
     )
+    params = [scan.cluster, *active, *rules]
+    if scan.paths:
+        scopes = [
+            p
+            for (p,) in db.execute(
+                "SELECT DISTINCT paths FROM scans WHERE cluster = ? AND paths IS NOT NULL",
+                [scan.cluster],
+            )
+            if scan.reads_all_of(json.loads(p))
+        ]
+        sql += (
+            " AND EXISTS (SELECT 1 FROM sightings s JOIN scans c ON c.id = s.scan_id "
+            "WHERE s.fingerprint = findings.fingerprint "
+            f"AND c.paths IN ({', '.join('?' * len(scopes))}))"
+        )
+        params += scopes
     events = []
-    for r in db.query(sql, [scan.cluster, *active, *rules]):
+    for r in db.query(sql, params):
         if r["fingerprint"] in seen or (scan.namespaces and r["namespace"] not in scan.namespaces):
             continue
         after = Status.RETIRED if r["retire_branch"] else Status.RESOLVED

@@ -210,6 +210,14 @@ def m006_apps(db: Database) -> None:
     db.table("scans").add_column("apps", str)
 
 
+@migrations()
+def m007_scan_paths(db: Database) -> None:
+    """Each scan keeps its --path folders, so a `--path` scan resolves only findings that a
+    scan of its folders saw. Scans stored before have NULL: whole-repo scans, as every scan
+    was treated then."""
+    db.table("scans").add_column("paths", str)
+
+
 @cache
 def _current() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """What the migrations leave in an empty database: its schema statements (tables,
