@@ -211,6 +211,17 @@ CHECKOUT_VS = {
 }
 
 
+def shop_routes(cart_dr: dict[str, Any] = CART_DR) -> str:
+    """The scenario's apps/shop/routes.yaml, with this spec for DestinationRule cart."""
+    return "---\n".join(
+        [
+            manifest("VirtualService", "cart", CART_VS, labels={"team": "cart-team"}),
+            manifest("DestinationRule", "cart", cart_dr, labels={"team": "cart-team"}),
+            manifest("VirtualService", "checkout", CHECKOUT_VS),
+        ]
+    )
+
+
 class Scenario:
     """A small mesh: one resource in each sync state and each owner source."""
 
@@ -238,13 +249,7 @@ class Scenario:
             {
                 "CODEOWNERS": "* @acme/platform\napps/shop/ @acme/shop\n",
                 "apps/shop/kustomization.yaml": "namespace: shop\nresources:\n  - routes.yaml\n",
-                "apps/shop/routes.yaml": "---\n".join(
-                    [
-                        manifest("VirtualService", "cart", CART_VS, labels={"team": "cart-team"}),
-                        manifest("DestinationRule", "cart", CART_DR, labels={"team": "cart-team"}),
-                        manifest("VirtualService", "checkout", CHECKOUT_VS),
-                    ]
-                ),
+                "apps/shop/routes.yaml": shop_routes(),
             },
             date="2025-05-01T10:00:00+00:00",
             message="shop routing",

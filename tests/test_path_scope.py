@@ -12,7 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from auditor import store
-from conftest import CART_DR, CART_VS, CHECKOUT_VS, Scenario, manifest, run, scan_json
+from conftest import CART_DR, Scenario, run, scan_json, shop_routes
 
 
 def _stored(db: Path) -> dict[tuple[str, str, str], str]:
@@ -32,15 +32,7 @@ def _fix_cart_drift(scenario: Scenario) -> None:
     """Commit the live DestinationRule's spec to apps/shop: MA103 shop/cart is fixed."""
     drifted = {**CART_DR, "trafficPolicy": {"loadBalancer": {"simple": "LEAST_REQUEST"}}}
     scenario.repo.commit(
-        {
-            "apps/shop/routes.yaml": "---\n".join(
-                [
-                    manifest("VirtualService", "cart", CART_VS, labels={"team": "cart-team"}),
-                    manifest("DestinationRule", "cart", drifted, labels={"team": "cart-team"}),
-                    manifest("VirtualService", "checkout", CHECKOUT_VS),
-                ]
-            )
-        },
+        {"apps/shop/routes.yaml": shop_routes(drifted)},
         date="2026-02-01T10:00:00+00:00",
         message="adopt the live load balancer",
     )
