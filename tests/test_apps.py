@@ -418,15 +418,16 @@ def test_helm_chart_renders_with_helm_template(make_repo) -> None:
     assert (obj.key.name, obj.path) == ("web", "chart/templates/vs.yaml")
 
 
-def test_helm_chart_without_helm_is_partial_with_the_fix(make_repo, monkeypatch) -> None:
-    monkeypatch.setenv(
-        "PATH",
-        str(Path(shutil.which("git")).parent)
-        + ":"
-        + str(Path(shutil.which("kubectl") or shutil.which("kustomize")).parent),
-    )
+@pytest.fixture
+def no_helm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PATH with git and kustomize only, as on a machine without helm."""
+    kubectl = shutil.which("kubectl") or shutil.which("kustomize")
+    monkeypatch.setenv("PATH", f"{Path(shutil.which('git')).parent}:{Path(kubectl).parent}")
     if shutil.which("helm"):
-        pytest.skip("helm is installed")
+        pytest.skip("helm is in the same folder as git or kustomize")
+
+
+def test_helm_chart_without_helm_is_partial_with_the_fix(make_repo, no_helm) -> None:
     repo = make_repo()
     repo.commit(
         {
@@ -436,9 +437,7 @@ def test_helm_chart_without_helm_is_partial_with_the_fix(make_repo, monkeypatch)
     )
     snap = read_repo(str(repo.path), None, ())
     assert snap.manifests == ()
-    assert snap.problems == (
-        "app chart (helm): " + __import__("auditor.sources.render", fromlist=["NO_HELM"]).NO_HELM,
-    )
+    assert snap.problems == (f"app chart (helm): {render.NO_HELM}",)
 
 
 def test_manifests_without_a_namespace_are_in_the_namespace_they_are_applied_to(
@@ -465,13 +464,9 @@ def test_manifests_without_a_namespace_are_in_the_namespace_they_are_applied_to(
 
 
 def test_an_app_that_cannot_be_rendered_silences_unmanaged(
-    make_repo, tmp_path: Path, monkeypatch
+    make_repo, tmp_path: Path, no_helm
 ) -> None:
     """A live object may come from a chart mesh-audit could not render: not "unmanaged"."""
-    kubectl = shutil.which("kubectl") or shutil.which("kustomize")
-    monkeypatch.setenv("PATH", f"{Path(shutil.which('git')).parent}:{Path(kubectl).parent}")
-    if shutil.which("helm"):
-        pytest.skip("helm is installed")
     repo = make_repo()
     repo.commit(
         {
