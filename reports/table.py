@@ -123,14 +123,14 @@ def scan_summary(
             for s in reversed(Severity)
             if by_severity[s.value]
         )
-        graded = f"({severities or 'all waived'}"
+        graded = severities or "all waived"
         if base := scan.get("base"):
             console.print(
-                f"  findings: {base['added']} added since {escape(base['ref'])} {graded}), "
+                f"  findings: {base['added']} added since {escape(base['ref'])} ({graded}), "
                 f"of {scan['findings']} in all (waived {scan['waived']})"
             )
         else:
-            console.print(f"  findings: {scan['findings']} {graded}; waived {scan['waived']})")
+            console.print(f"  findings: {scan['findings']} ({graded}; waived {scan['waived']})")
         console.print(f"  by rule:  {escape(_counts(counting, 'rule'))}")
         console.print(f"  by owner: {escape(_counts(counting, 'owner'))}")
     console.print(

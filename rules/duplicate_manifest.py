@@ -80,7 +80,7 @@ def check(inventory: Inventory, options: Mapping[str, Any]) -> Iterator[Problem]
         apps = sorted({m.app or "(plain files)" for m in found})
         identical = len(apps) == 1 and all(m.obj == found[0].obj for m in found)
         # Kustomize refuses two declarations of one id (apiVersion included) in one build;
-        # one file that two apps on one folder build is a single declaration.
+        # one document that two apps on one folder build differently is not two in one build.
         refused = (
             len(apps) == 1
             and found[0].app in inventory.refuse_duplicates

@@ -333,13 +333,13 @@ def kind_names(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[str, ...]:
     """Kinds as kubectl takes them (any case, plural, short name), as findings name them."""
-    from auditor.mesh.kinds import BY_ALIAS
+    from auditor.mesh.kinds import BY_ALIAS, KINDS
 
     found = []
     for value in values:
         kind = BY_ALIAS.get(value.lower())
         if kind is None:
-            known = ", ".join(dict.fromkeys(k.kind for k in BY_ALIAS.values()))
+            known = ", ".join(k.kind for k in KINDS)
             raise click.BadParameter(f"unknown kind {value!r} (one of {known})")
         found.append(kind.kind)
     return tuple(found)
