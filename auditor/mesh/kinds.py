@@ -47,6 +47,7 @@ BY_NAME = {k.kind: k for k in KINDS}
 # What kubectl accepts for a kind: its name in any case, its plural, its short name.
 BY_ALIAS = {alias: k for k in KINDS for alias in (k.kind.lower(), k.plural, k.short) if alias}
 AUDITED = tuple(k for k in KINDS if k.audited)
+AUDITED_KINDS = frozenset(k.kind for k in AUDITED)
 # Kinds read from the repo to find and render apps (GitOps controllers and their inputs).
 APP_KINDS = frozenset(
     {"Application", "ApplicationSet", "Kustomization", "HelmRelease", "GitRepository", "ConfigMap"}

@@ -12,15 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from auditor.config import Config, RuleConfig
-from auditor.mesh.kinds import AUDITED
+from auditor.mesh.kinds import AUDITED_KINDS
 from auditor.model import Finding, Manifest, ObjectKey, Problem, Resource, SourceRef, Waiver
 from auditor.pipeline.inventory import Inventory
 from auditor.pipeline.memo import RuleMemo
 from auditor.pipeline.waivers import ANNOTATION, matching, parse_annotation
 from auditor.rulespec import Needs
 from auditor.sources.locate import locate
-
-MESH_KINDS = frozenset(k.kind for k in AUDITED)
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class RunResult:
 
 def unmet(needs: Needs, inventory: Inventory) -> str | None:
     """Why a rule cannot judge this scan; None when it can."""
-    if inventory.unread >= MESH_KINDS:
+    if inventory.unread >= AUDITED_KINDS:
         # Every mesh object is then of unknown state, and one only live is not there at
         # all: a rule would see nothing and resolve everything it found before.
         return "needs the cluster's Istio objects, and none could be read"

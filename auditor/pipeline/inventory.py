@@ -27,7 +27,7 @@ from auditor.mesh.hosts import (
     visible,
 )
 from auditor.mesh.ignore import IgnoreRule, decode, reason
-from auditor.mesh.kinds import AUDITED, key_of
+from auditor.mesh.kinds import AUDITED_KINDS, key_of
 from auditor.mesh.normalize import spec_diff
 from auditor.mesh.owners import OwnerResolver, leads
 from auditor.mesh.retries import RetryPlan, plan
@@ -37,8 +37,6 @@ from auditor.pipeline import shapes
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 from auditor.sources.history import Timeline
-
-_AUDITED_KINDS = {k.kind for k in AUDITED}
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -392,7 +390,7 @@ def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
     for obj in live.objects:
         if obj["kind"] in live.unread:
             continue
-        if obj["kind"] in _AUDITED_KINDS:
+        if obj["kind"] in AUDITED_KINDS:
             live_audited[key_of(obj)] = obj
         else:
             context.setdefault(obj["kind"], []).append(obj)
@@ -403,7 +401,7 @@ def _join(live: LiveSnapshot, git: GitSnapshot) -> _Joined:
     git_context: dict[str, list[dict[str, Any]]] = {}
     for manifest in git.manifests:
         key = manifest.key
-        if key.kind not in _AUDITED_KINDS:
+        if key.kind not in AUDITED_KINDS:
             git_context.setdefault(key.kind, []).append(manifest.obj)
             if key.kind in CONTROLLER_KINDS:
                 found, _ = controllers.get(str(key), (None, None))

@@ -16,13 +16,12 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.mesh.kinds import AUDITED, BY_NAME
+from auditor.mesh.kinds import AUDITED_KINDS, BY_NAME
 from auditor.sources import LiveSnapshot
 from auditor.sources.gitops import GitSnapshot
 
 INT32_MAX = 2**31 - 1
 MAX_REASONS = 20
-_AUDITED = {k.kind for k in AUDITED}
 # Context kinds whose damage would mislead the rules: unread as a whole when one is bad.
 _UNREAD_WHEN_BAD = ("Service", "Pod")
 
@@ -262,7 +261,7 @@ def screen(
         elif found:
             bad.add(_live_identity(obj))
     for manifest in git.manifests:
-        if manifest.key.kind in _AUDITED or manifest.key.kind == "Namespace":
+        if manifest.key.kind in AUDITED_KINDS or manifest.key.kind == "Namespace":
             found = problems(manifest.obj)
             where = f"{manifest.path}:{manifest.line}: {_name(manifest.obj)}"
             reasons += (f"{where}: {p}" for p in found)
